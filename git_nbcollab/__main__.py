@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+import sys
+
+from git_nbcollab.cli import nbcollab
+
+sys.exit(nbcollab())

@@ -1,0 +1,44 @@
+"""The one user-facing error type, and the one place that maps outcomes to exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+
+OK, REFUSED, USAGE, BUG, INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class UserError(Exception):
+    """Something the user can cause and fix; the message is one actionable line."""
+
+    def __init__(self, message: str, code: int = REFUSED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _log_bug() -> str:
+    fd, path = tempfile.mkstemp(prefix="git-nbcollab-crash-", suffix=".log")
+    with os.fdopen(fd, "w") as log:
+        traceback.print_exc(file=log)
+    return path
+
+
+def run_main(prog: str, body: Callable[[], int]) -> int:
+    """Run a command body and turn every outcome into an exit code, never a traceback."""
+    try:
+        return body()
+    except UserError as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return e.code
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:
+        return OK
+    except Exception as e:
+        path = _log_bug()
+        print(f"{prog}: internal error ({type(e).__name__}: {e}); details in {path}", file=sys.stderr)
+        return BUG

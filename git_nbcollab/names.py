@@ -1,0 +1,96 @@
+"""Every user name, collaboration id, spec and ref name is checked and built here, and only here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import NewType
+
+from git_nbcollab.errors import UserError
+
+User = NewType("User", str)
+CollabId = NewType("CollabId", str)
+
+_USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+_ID = re.compile(r"[0-9a-f]{8}")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_BRANCH_LEAF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*")
+
+BRANCH_PREFIX = "refs/heads/u/"
+MAIN = "main"
+
+
+def user(text: str) -> User:
+    if not _USER.fullmatch(text):
+        raise UserError(
+            f"{text!r} is not a valid user name: use lower-case letters, digits, '-' and '_'"
+        )
+    return User(text)
+
+
+def users(text: str) -> frozenset[User]:
+    """A comma-separated list of users, such as 'bob,carol'."""
+    names = [part.strip() for part in text.split(",")]
+    if not text.strip() or not all(names):
+        raise UserError(f"{text!r} is not a list of users: write them as bob,carol")
+    return frozenset(user(name) for name in names)
+
+
+def collab_id(text: str) -> CollabId:
+    if not _ID.fullmatch(text):
+        raise UserError(f"{text!r} is not a collaboration id (8 hex digits, as git nbshare printed)")
+    return CollabId(text)
+
+
+def notebook_name(text: str) -> str:
+    """A notebook name: it becomes a file name, a folder in the published tree and a tag prefix."""
+    if (
+        not _NAME.fullmatch(text)
+        or ".." in text
+        or text.endswith((".", ".lock", ".ipynb"))
+    ):
+        raise UserError(
+            f"{text!r} is not a usable notebook name: use letters, digits, '.', '-' and '_'"
+            " (no ':', '/', '..' or .ipynb suffix)"
+        )
+    return text
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    """A collaboration named by its members and notebook name: alice,bob:analysis."""
+
+    members: frozenset[User]
+    name: str
+
+    def __str__(self) -> str:
+        return f"{','.join(sorted(self.members))}:{self.name}"
+
+
+Spec = CollabId | MemberSpec
+
+
+def parse_spec(text: str) -> Spec:
+    """`<id>` or `<user1,user2,...>:<nb_name>`."""
+    if ":" not in text:
+        if _ID.fullmatch(text):
+            return CollabId(text)
+        raise UserError(
+            f"{text!r} is not a collaboration: give its id or members and name, as alice,bob:analysis"
+        )
+    members, _, name = text.partition(":")
+    return MemberSpec(users(members), notebook_name(name))
+
+
+def author_branch(owner: User, leaf: str = MAIN) -> str:
+    return f"{BRANCH_PREFIX}{owner}/{leaf}"
+
+
+def branch_owner(ref: str) -> User | None:
+    """The user whose `u/<user>/<leaf>` branch this is, or None for any other ref."""
+    if not ref.startswith(BRANCH_PREFIX):
+        return None
+    owner, slash, leaf = ref[len(BRANCH_PREFIX) :].partition("/")
+    if not slash or not _USER.fullmatch(owner) or not _BRANCH_LEAF.fullmatch(leaf):
+        return None
+    return User(owner)

@@ -1,0 +1,44 @@
+"""Every subprocess goes through here: argument lists only, failures raise with everything known."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+
+
+class ProcessError(Exception):
+    def __init__(self, cmd: Sequence[str], code: int, stdout: bytes, stderr: bytes) -> None:
+        self.cmd, self.code, self.stdout, self.stderr = list(cmd), code, stdout, stderr
+        detail = stderr.decode(errors="replace").strip() or stdout.decode(errors="replace").strip()
+        super().__init__(f"{' '.join(cmd)} exited {code}: {detail}")
+
+    @property
+    def message(self) -> str:
+        """The last line the command printed to stderr, for one-line user errors."""
+        lines = self.stderr.decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else f"{self.cmd[0]} exited {self.code}"
+
+
+def run(
+    *cmd: str,
+    cwd: str | None = None,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    proc = subprocess.run(
+        cmd, cwd=cwd, input=input, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    if check and proc.returncode != 0:
+        raise ProcessError(cmd, proc.returncode, proc.stdout, proc.stderr)
+    return proc
+
+
+def out(*cmd: str, cwd: str | None = None, input: bytes | None = None,
+        env: Mapping[str, str] | None = None) -> str:
+    """Run a command and return its stdout as text."""
+    return run(*cmd, cwd=cwd, input=input, env=env).stdout.decode()
+
+
+def zsplit(text: str) -> list[str]:
+    return [part for part in text.split("\0") if part]

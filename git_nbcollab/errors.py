@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable
 
 OK, REFUSED, USAGE, BUG, INTERRUPTED = 0, 1, 2, 3, 130
@@ -20,6 +17,10 @@ class UserError(Exception):
 
 
 def _log_bug() -> str:
+    import os
+    import tempfile
+    import traceback
+
     fd, path = tempfile.mkstemp(prefix="git-nbcollab-crash-", suffix=".log")
     with os.fdopen(fd, "w") as log:
         traceback.print_exc(file=log)
@@ -36,9 +37,13 @@ def run_main(prog: str, body: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except SystemExit as e:  # argparse after --help
+        return e.code if isinstance(e.code, int) else OK
     except BrokenPipeError:
         return OK
     except Exception as e:
         path = _log_bug()
-        print(f"{prog}: internal error ({type(e).__name__}: {e}); details in {path}", file=sys.stderr)
+        print(
+            f"{prog}: internal error ({type(e).__name__}: {e}); details in {path}", file=sys.stderr
+        )
         return BUG

@@ -17,6 +17,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _BRANCH_LEAF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*")
 
 BRANCH_PREFIX = "refs/heads/u/"
+ZERO = "0" * 40  # what git says for "no such ref" in old/new pairs
 MAIN = "main"
 
 
@@ -38,17 +39,15 @@ def users(text: str) -> frozenset[User]:
 
 def collab_id(text: str) -> CollabId:
     if not _ID.fullmatch(text):
-        raise UserError(f"{text!r} is not a collaboration id (8 hex digits, as git nbshare printed)")
+        raise UserError(
+            f"{text!r} is not a collaboration id (8 hex digits, as git nbshare printed)"
+        )
     return CollabId(text)
 
 
 def notebook_name(text: str) -> str:
     """A notebook name: it becomes a file name, a folder in the published tree and a tag prefix."""
-    if (
-        not _NAME.fullmatch(text)
-        or ".." in text
-        or text.endswith((".", ".lock", ".ipynb"))
-    ):
+    if not _NAME.fullmatch(text) or ".." in text or text.endswith((".", ".lock", ".ipynb")):
         raise UserError(
             f"{text!r} is not a usable notebook name: use letters, digits, '.', '-' and '_'"
             " (no ':', '/', '..' or .ipynb suffix)"
@@ -76,7 +75,7 @@ def parse_spec(text: str) -> Spec:
         if _ID.fullmatch(text):
             return CollabId(text)
         raise UserError(
-            f"{text!r} is not a collaboration: give its id or members and name, as alice,bob:analysis"
+            f"{text!r} is not a collaboration: give its id, or members and name as alice,bob:nb"
         )
     members, _, name = text.partition(":")
     return MemberSpec(users(members), notebook_name(name))
@@ -94,3 +93,10 @@ def branch_owner(ref: str) -> User | None:
     if not slash or not _USER.fullmatch(owner) or not _BRANCH_LEAF.fullmatch(leaf):
         return None
     return User(owner)
+
+
+def notebook_file(text: str) -> str:
+    """A notebook's file name inside a collaboration: a plain `*.ipynb` name, no folders."""
+    if not text.endswith(".ipynb") or text.startswith(".") or any(c in text for c in "/\\\0\n"):
+        raise UserError(f"{text!r} is not a notebook file name (a plain name ending in .ipynb)")
+    return text

@@ -26,16 +26,18 @@ def run(
     env: Mapping[str, str] | None = None,
     check: bool = True,
 ) -> subprocess.CompletedProcess[bytes]:
-    proc = subprocess.run(
-        cmd, cwd=cwd, input=input, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    proc = subprocess.run(cmd, cwd=cwd, input=input, env=env, capture_output=True)
     if check and proc.returncode != 0:
         raise ProcessError(cmd, proc.returncode, proc.stdout, proc.stderr)
     return proc
 
 
-def out(*cmd: str, cwd: str | None = None, input: bytes | None = None,
-        env: Mapping[str, str] | None = None) -> str:
+def out(
+    *cmd: str,
+    cwd: str | None = None,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
     """Run a command and return its stdout as text."""
     return run(*cmd, cwd=cwd, input=input, env=env).stdout.decode()
 

@@ -1,0 +1,91 @@
+"""How a teammate's machine reaches the hub: settings from git config, one ssh connection."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from git_nbcollab import proc
+from git_nbcollab.errors import UserError
+
+HUB_KEY = "nbcollab.hub"
+IDENTITY_KEY = "nbcollab.identity"
+ID_KEY = "nbcollab.id"
+
+
+def git_config(key: str, cwd: str | None = None) -> str | None:
+    found = proc.run("git", "config", "--get", key, cwd=cwd, check=False)
+    return found.stdout.decode().strip() or None
+
+
+@dataclass(frozen=True)
+class Client:
+    url: str  # ssh://service@host:port
+    identity: str | None
+    control: str | None = None  # socket of the connection shared for one command's lifetime
+
+    def ssh_args(self, *, shared: bool = True) -> list[str]:
+        args = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new"]
+        if self.identity:
+            args += ["-i", self.identity, "-o", "IdentitiesOnly=yes"]
+        if shared and self.control:
+            args += [
+                "-o",
+                "ControlMaster=auto",
+                "-o",
+                f"ControlPath={self.control}",
+                "-o",
+                "ControlPersist=60",
+            ]
+        return args
+
+    def repo_url(self, cid: str) -> str:
+        return f"{self.url}/{cid}"
+
+    def git(self, *args: str, cwd: str | None = None) -> str:
+        """git with its ssh going over this command's shared connection."""
+        env = {**os.environ, "GIT_SSH_COMMAND": shlex.join(self.ssh_args())}
+        return proc.out("git", *args, cwd=cwd, env=env)
+
+    def call(self, *op: str, input: bytes | None = None) -> dict[str, Any]:
+        """Run one of the hub's own operations and return its JSON answer."""
+        found = proc.run(
+            *self.ssh_args(), self.url, shlex.join(["nbcollab", *op]), input=input, check=False
+        )
+        if found.returncode != 0:
+            lines = found.stderr.decode(errors="replace").strip().splitlines()
+            message = (
+                lines[-1] if lines else f"the hub did not answer (ssh exit {found.returncode})"
+            )
+            raise UserError(message.removeprefix("git-nbcollab: "))
+        answer: dict[str, Any] = json.loads(found.stdout)
+        return answer
+
+
+def configured() -> Client:
+    url = git_config(HUB_KEY)
+    if not url:
+        raise UserError(
+            f"no hub configured ({HUB_KEY}): ask an admin to run `git nbcollab user add` for you,"
+            f" or on a laptop `git config --global {HUB_KEY} ssh://nbcollab@BOX:22`"
+        )
+    return Client(url, git_config(IDENTITY_KEY))
+
+
+@contextlib.contextmanager
+def connect() -> Iterator[Client]:
+    """The configured client, its ssh connection opened once and closed at the end."""
+    client = configured()
+    with tempfile.TemporaryDirectory(prefix="nbcollab-ssh-") as tmp:
+        shared = replace(client, control=str(Path(tmp) / "control"))
+        try:
+            yield shared
+        finally:
+            proc.run(*shared.ssh_args(), "-O", "exit", shared.url, check=False)

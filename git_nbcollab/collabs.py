@@ -1,0 +1,90 @@
+"""Collaborations as the hub keeps them: one bare repo each, with its members in collab.json.
+
+Runs on the hub, as the service account (through the gate). Non-members and unknown ids get
+the same answer, so ids leak nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from git_nbcollab.errors import UserError
+from git_nbcollab.hub import Hub
+from git_nbcollab.names import CollabId, MemberSpec, Spec, User
+
+META = "collab.json"
+
+
+@dataclass(frozen=True)
+class Collab:
+    id: CollabId
+    name: str
+    members: tuple[User, ...]
+    created_by: User
+    created: str
+
+    @property
+    def spec(self) -> MemberSpec:
+        return MemberSpec(frozenset(self.members), self.name)
+
+    def to_json(self) -> dict[str, object]:
+        return {**asdict(self), "members": list(self.members), "spec": str(self.spec)}
+
+
+def _load(path: Path) -> Collab | None:
+    try:
+        data = json.loads((path / META).read_bytes())
+    except FileNotFoundError:
+        return None
+    return Collab(
+        id=CollabId(data["id"]),
+        name=data["name"],
+        members=tuple(User(m) for m in data["members"]),
+        created_by=User(data["created_by"]),
+        created=data["created"],
+    )
+
+
+def save(hub: Hub, collab: Collab, repo: Path | None = None) -> None:
+    from git_nbcollab.fsutil import atomic_write
+
+    data = {k: v for k, v in collab.to_json().items() if k != "spec"}
+    atomic_write((repo or hub.repo(collab.id)) / META, json.dumps(data, indent=1).encode(), 0o600)
+
+
+def all_collabs(hub: Hub) -> list[Collab]:
+    found = []
+    with os.scandir(hub.collabs) as entries:
+        for entry in entries:
+            if entry.name.endswith(".git") and (collab := _load(Path(entry.path))):
+                found.append(collab)
+    return found
+
+
+def of_user(hub: Hub, user: User) -> list[Collab]:
+    return sorted(
+        (c for c in all_collabs(hub) if user in c.members), key=lambda c: (c.name, c.created)
+    )
+
+
+def not_found(spec: Spec | str) -> UserError:
+    return UserError(f"no such collaboration: {spec} (see yours with `git nbcollab list`)")
+
+
+def resolve(hub: Hub, user: User, spec: Spec) -> Collab:
+    """The collaboration `spec` names, if `user` is one of its members."""
+    if isinstance(spec, MemberSpec):
+        matches = [c for c in of_user(hub, user) if c.spec == spec]
+        if len(matches) > 1:
+            ids = ", ".join(c.id for c in matches)
+            raise UserError(f"{spec} names several collaborations ({ids}): use an id")
+        if matches:
+            return matches[0]
+        raise not_found(spec)
+    collab = _load(hub.repo(spec))
+    if collab is None or user not in collab.members:
+        raise not_found(spec)
+    return collab

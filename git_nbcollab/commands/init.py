@@ -1,0 +1,122 @@
+"""`git nbcollab init`: the service account, the team group, the hub folder, shared commands."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from git_nbcollab import accounts, proc, runtime
+from git_nbcollab.errors import UserError
+from git_nbcollab.fsutil import undoable
+from git_nbcollab.hub import DEFAULT_ROOT, Hub, Settings
+from git_nbcollab.names import user
+from git_nbcollab.output import say
+
+DEFAULTS = {"service_user": "nbcollab", "team_group": "nbcollab-team", "ssh": "localhost:22"}
+_SAFE_PATH = re.compile(r"[A-Za-z0-9/._-]+")  # it goes into authorized_keys and hook shims
+_SSH = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def _check_same(hub: Hub, asked: dict[str, str | None]) -> Settings:
+    settings = hub.settings
+    for key, value in asked.items():
+        if value is not None and value != getattr(settings, key):
+            flag = "--" + key.replace("_", "-")
+            raise UserError(
+                f"the hub at {hub.root} was set up with {flag} {getattr(settings, key)}, not"
+                f" {value}; nothing changed (a hub's accounts are not renamed in place)"
+            )
+    return settings
+
+
+def _ssh_address(text: str) -> str:
+    port = text.partition(":")[2]
+    if not _SSH.fullmatch(text) or (port and not 0 < int(port) < 65536):
+        raise UserError(f"{text!r} is not HOST[:PORT] for ssh, such as box.example.org:22")
+    return text
+
+
+def _make_dirs(hub: Hub, settings: Settings) -> None:
+    svc, team = settings.service_user, settings.team_group
+    layout = [
+        (hub.root, 0o750, team),  # teammates may pass through to published/
+        (hub.collabs, 0o700, svc),
+        (hub.published, 0o2750, team),  # read by the team, written by the service only
+        (hub.spool, 0o700, svc),
+        (hub.keys, 0o700, svc),
+        (hub.authorized_keys.parent, 0o700, svc),
+    ]
+    for path, mode, group in layout:
+        path.mkdir(exist_ok=path == hub.root)
+        shutil.chown(path, svc, group)
+        os.chmod(path, mode)
+    hub.authorized_keys.touch(0o600)
+    shutil.chown(hub.authorized_keys, svc, svc)
+
+
+def _create(hub: Hub, settings: Settings, bin_dir: Path) -> None:
+    svc, team = settings.service_user, settings.team_group
+    if hub.root.exists() and any(hub.root.iterdir()):
+        raise UserError(f"{hub.root} exists and is not a hub: give an empty or new --root")
+    with undoable() as undo:
+        if not accounts.group_exists(team):
+            proc.run("groupadd", team)
+            undo.push(lambda: proc.run("groupdel", team))
+        if not accounts.exists(svc):
+            proc.run(
+                "useradd",
+                "--system",
+                "--user-group",
+                "--home-dir",
+                str(hub.root),
+                "--no-create-home",
+                "--shell",
+                "/bin/sh",
+                svc,
+            )
+            undo.push(lambda: proc.run("userdel", svc))
+        accounts.unlock_for_keys(svc)
+        if not hub.root.exists():
+            undo.push(lambda: shutil.rmtree(hub.root, ignore_errors=True))
+        _make_dirs(hub, settings)
+        hub.save_settings(settings)
+        runtime.install_commands(Path(settings.runtime), bin_dir)
+
+
+def init(
+    *,
+    root: Path | None,
+    service_user: str | None,
+    team_group: str | None,
+    ssh: str | None,
+    bin_dir: Path,
+) -> int:
+    accounts.require_root("git nbcollab init")
+    hub = Hub((root or DEFAULT_ROOT).absolute())
+    asked = {"service_user": service_user, "team_group": team_group, "ssh": ssh}
+    if hub.settings_file.exists():
+        settings = _check_same(hub, asked)
+        changed = runtime.install_commands(Path(settings.runtime), bin_dir)
+        say(
+            f"the hub at {hub.root} is already set up"
+            + (f"; linked {', '.join(changed)}" if changed else "; nothing changed")
+        )
+        return 0
+    chosen = {k: v if v is not None else DEFAULTS[k] for k, v in asked.items()}
+    user(chosen["service_user"])
+    user(chosen["team_group"])
+    _ssh_address(chosen["ssh"])
+    if not _SAFE_PATH.fullmatch(str(hub.root)):
+        raise UserError(f"{hub.root}: use a hub folder made of letters, digits, '/', '.', '-', '_'")
+    if not bin_dir.is_dir():
+        raise UserError(f"{bin_dir} is not a folder: give --bin-dir a folder on everyone's PATH")
+    settings = Settings(runtime=str(runtime.shared_prefix()), **chosen)
+    _create(hub, settings, bin_dir)
+    say(
+        f"hub ready at {hub.root}: service account {settings.service_user}, team group"
+        f" {settings.team_group}, reached at {settings.url}"
+    )
+    say(f"commands for everyone in {bin_dir}; next: git nbcollab user add NAME")
+    return 0

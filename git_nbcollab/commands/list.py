@@ -1,0 +1,20 @@
+"""`git nbcollab list`: the collaborations you belong to."""
+
+from __future__ import annotations
+
+from git_nbcollab import client
+from git_nbcollab.output import table
+
+
+def list_collabs() -> int:
+    answer = client.configured().call("list")
+    rows = [
+        (c["id"], c["name"], ", ".join(c["members"]), ", ".join(c["branches"]))
+        for c in answer["collabs"]
+    ]
+    table(
+        ("id", "name", "members", "branches"),
+        rows,
+        empty="no collaborations yet: start one with `git nbshare TEAMMATE notebook.ipynb`",
+    )
+    return 0

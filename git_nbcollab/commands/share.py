@@ -1,0 +1,79 @@
+"""`git nbshare`: share a notebook with teammates, or open a collaboration to more of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from git_nbcollab import client, names, workcopy
+from git_nbcollab.errors import UserError
+from git_nbcollab.names import User
+from git_nbcollab.output import say
+
+
+def _author() -> tuple[str, str]:
+    from getpass import getuser
+
+    name = client.git_config("user.name") or getuser()
+    return name, client.git_config("user.email") or f"{getuser()}@localhost"
+
+
+def _read_notebook(path: Path) -> bytes:
+    from git_nbcollab import notebook
+
+    if path.is_dir():
+        raise UserError(f"{path} is a folder: give the notebook file")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such notebook") from None
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror}") from None
+    notebook.read(data, str(path))
+    return data
+
+
+def share(*, users: str, notebook: Path | None, name: str | None) -> int:
+    others = names.users(users)
+    if notebook is None:
+        return _add_members(others)
+    filename = names.notebook_file(notebook.name)
+    name = names.notebook_name(name or notebook.name.removesuffix(".ipynb"))
+    directory = notebook.parent / name
+    workcopy.check_free(directory)
+    data = _read_notebook(notebook)
+    with client.connect() as hub:
+        answer = hub.call(
+            "share",
+            "--with",
+            ",".join(sorted(others)),
+            "--name",
+            name,
+            "--file",
+            filename,
+            "--author",
+            *_author(),
+            input=data,
+        )
+        collab, you = answer["collab"], User(answer["you"])
+        workcopy.create(hub, collab, you, directory)
+    say(f"shared {filename} as {collab['spec']} (id {collab['id']})")
+    say(f"your working copy: {directory} (branch u/{you}/main)")
+    others_list = ", ".join(m for m in collab["members"] if m != you)
+    say(f"{others_list} can start with: git nbcollab clone {collab['spec']}")
+    return 0
+
+
+def _add_members(others: frozenset[names.User]) -> int:
+    cid = workcopy.current_collab()
+    if cid is None:
+        raise UserError(
+            "name the notebook to share (git nbshare bob nb.ipynb), or run this"
+            " inside a working copy to add teammates to its collaboration"
+        )
+    with client.connect() as hub:
+        collab = hub.call("add-members", cid, ",".join(sorted(others)))["collab"]
+    say(
+        f"{', '.join(sorted(others))} joined {collab['spec']} (id {collab['id']});"
+        f" they start with: git nbcollab clone {collab['id']}"
+    )
+    return 0

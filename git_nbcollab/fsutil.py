@@ -1,0 +1,65 @@
+"""Small file-system primitives: atomic writes, locks, and undo for multi-step changes."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+
+def atomic_write(
+    path: Path, data: bytes, mode: int = 0o644, owner: tuple[str, str] | None = None
+) -> None:
+    """Write `data` to a temp file beside `path`, then rename it into place."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        if owner:
+            shutil.chown(tmp, *owner)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if missing) for the block."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+class Undo:
+    """Steps to take back if a multi-step change fails part-way (see `undoable`)."""
+
+    def __init__(self) -> None:
+        self._steps: list[Callable[[], object]] = []
+
+    def push(self, step: Callable[[], object]) -> None:
+        self._steps.append(step)
+
+
+@contextlib.contextmanager
+def undoable() -> Iterator[Undo]:
+    """Run the block; if it raises, undo what it recorded, newest first, and re-raise."""
+    undo = Undo()
+    try:
+        yield undo
+    except BaseException:
+        for step in reversed(undo._steps):
+            with contextlib.suppress(Exception):
+                step()
+        raise

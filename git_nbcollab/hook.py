@@ -1,0 +1,42 @@
+"""Hook bodies; the shims in hooks/ exec `python -I -m git_nbcollab.hook <name>`.
+
+Runs on the hub as the service account, with the caller's identity set by the gate.
+Imports only what the rules need: every push pays for this start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Sequence
+
+from git_nbcollab.names import User
+from git_nbcollab.rules import refusal
+
+IDENTITY = "NBCOLLAB_USER"  # exported by the gate
+
+
+def pre_receive(user: str | None, lines: Iterable[str]) -> int:
+    if not user:
+        print("refused: pushes reach the hub only through its ssh gate", file=sys.stderr)
+        return 1
+    refused = 0
+    for line in lines:
+        old, new, ref = line.split()
+        reason = refusal(User(user), ref, old, new)
+        if reason:
+            print(f"refused {ref}: {reason}", file=sys.stderr)
+            refused += 1
+    return 1 if refused else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args != ["pre-receive"]:
+        print(f"usage: python -m git_nbcollab.hook pre-receive (got {args})", file=sys.stderr)
+        return 2
+    return pre_receive(os.environ.get(IDENTITY), sys.stdin)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

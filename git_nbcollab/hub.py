@@ -1,0 +1,92 @@
+"""The hub's layout on disk and its settings; the one place that knows where things live."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from git_nbcollab.errors import UserError
+from git_nbcollab.names import CollabId, User
+
+DEFAULT_ROOT = Path("/srv/nbcollab")
+SETTINGS = "hub.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    service_user: str
+    team_group: str
+    ssh: str  # host[:port] that teammates use to reach the gate
+    runtime: str  # a Python environment everyone can run; the gate and hooks use it
+
+    @property
+    def python(self) -> str:
+        return f"{self.runtime}/bin/python"
+
+    @property
+    def url(self) -> str:
+        host, _, port = self.ssh.partition(":")
+        return f"ssh://{self.service_user}@{host}:{port or 22}"
+
+
+@dataclass(frozen=True)
+class Hub:
+    root: Path
+
+    @property
+    def collabs(self) -> Path:
+        return self.root / "collabs"
+
+    @property
+    def published(self) -> Path:
+        return self.root / "published"
+
+    @property
+    def spool(self) -> Path:
+        return self.root / "spool"
+
+    @property
+    def keys(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def authorized_keys(self) -> Path:
+        return self.root / ".ssh" / "authorized_keys"
+
+    @property
+    def settings_file(self) -> Path:
+        return self.root / SETTINGS
+
+    def repo(self, cid: CollabId) -> Path:
+        return self.collabs / f"{cid}.git"
+
+    def user_keys(self, user: User) -> Path:
+        return self.keys / user
+
+    def is_teammate(self, user: User) -> bool:
+        return self.user_keys(user).is_dir()
+
+    def teammates(self) -> list[User]:
+        return sorted(User(p.name) for p in self.keys.iterdir() if p.is_dir())
+
+    @property
+    def settings(self) -> Settings:
+        try:
+            data = json.loads(self.settings_file.read_bytes())
+        except FileNotFoundError:
+            raise UserError(
+                f"no hub at {self.root}: set one up with `git nbcollab init --root {self.root}`"
+            ) from None
+        return Settings(**data)
+
+    def save_settings(self, settings: Settings) -> None:
+        from git_nbcollab.fsutil import atomic_write
+
+        data = json.dumps(asdict(settings), indent=1).encode()
+        atomic_write(self.settings_file, data, 0o640, (settings.service_user, settings.team_group))
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("NBCOLLAB_ROOT", DEFAULT_ROOT))

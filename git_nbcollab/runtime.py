@@ -1,0 +1,95 @@
+"""Making the commands runnable by every user on the box, whatever Python installed them.
+
+The gate, the hooks and every teammate run the same interpreter. It must be one that all users
+can execute and whose packages they can read; a Python under /root is not. When the running
+one is not, a venv is built at RUNTIME from the system Python and the package installed there.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from git_nbcollab import proc
+from git_nbcollab.errors import UserError
+
+RUNTIME = Path("/opt/git-nbcollab")
+SYSTEM_PYTHONS = (Path("/usr/bin/python3"), Path("/usr/local/bin/python3"))
+COMMANDS = ("git-nbshare", "git-nbcollab")
+
+
+def _runnable_by_all(path: Path) -> bool:
+    path = path.resolve()
+    if not path.exists() or not path.stat().st_mode & stat.S_IXOTH:
+        return False
+    return all(p.stat().st_mode & stat.S_IXOTH for p in path.parents)
+
+
+def _usable(prefix: Path) -> bool:
+    """Can an unprivileged user run this environment's Python and import the package?"""
+    python = prefix / "bin" / "python"
+    if not python.exists():
+        return False
+    probe = ("runuser", "-u", "nobody", "--", str(python), "-I", "-c", "import git_nbcollab.gate")
+    return proc.run(*probe, check=False).returncode == 0
+
+
+def _source() -> str:
+    """Where this package was installed from (pip records it), to install it again."""
+    try:
+        record = metadata.distribution("git-nbcollab").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        record = None
+    url = json.loads(record)["url"] if record else ""
+    if not url.startswith("file://"):
+        raise UserError(
+            f"cannot tell where git-nbcollab came from: install it for everyone with"
+            f" `/usr/bin/python3 -m venv {RUNTIME} && {RUNTIME}/bin/pip install SOURCE`"
+        )
+    return url.removeprefix("file://")
+
+
+def shared_prefix() -> Path:
+    """A Python environment with this package that every user can run; built if need be."""
+    current = Path(sys.prefix)
+    if _usable(current):
+        return current
+    if not _usable(RUNTIME):
+        system = next((p for p in SYSTEM_PYTHONS if _runnable_by_all(p)), None)
+        if system is None:
+            raise UserError("no Python that every user can run: install python3 and python3-venv")
+        source = _source()
+        proc.run(str(system), "-m", "venv", str(RUNTIME))
+        proc.run(str(RUNTIME / "bin" / "pip"), "install", "--quiet", source)
+    return RUNTIME
+
+
+def _man_page(command: str, help_text: str) -> str:
+    body = help_text.replace("\\", "\\\\").replace("\n.", "\n\\&.").replace("\n'", "\n\\&'")
+    return (
+        f'.TH {command.upper()} 1 "" git-nbcollab\n.SH NAME\n{command}\n.SH HELP\n.nf\n{body}.fi\n'
+    )
+
+
+def install_commands(prefix: Path, bin_dir: Path) -> list[str]:
+    """Link the commands into `bin_dir` and their man pages beside it; returns what changed."""
+    from git_nbcollab.cli import PARSERS
+
+    changed = []
+    man_dir = bin_dir.parent / "share" / "man" / "man1"
+    man_dir.mkdir(parents=True, exist_ok=True)
+    for command in COMMANDS:
+        link, target = bin_dir / command, prefix / "bin" / command
+        if not link.is_symlink() or link.readlink() != target:
+            link.unlink(missing_ok=True)
+            link.symlink_to(target)
+            changed.append(str(link))
+        page = man_dir / f"{command}.1"
+        text = _man_page(command, PARSERS[command]().format_help())
+        if not page.exists() or page.read_text() != text:
+            page.write_text(text)
+            changed.append(str(page))
+    return changed

@@ -55,11 +55,13 @@ def unlock_for_keys(name: str) -> None:
 
 
 def as_user(name: str, *cmd: str, check: bool = True) -> str:
-    """Run a command as `name` in their home, so what it writes is theirs; returns stdout."""
+    """Run a command as `name` in their home, so what it writes is theirs; returns stdout.
+
+    The environment is theirs too, not the caller's: no GIT_* or other settings leak in.
+    """
     where = str(home(name))
-    found = proc.run(
-        "runuser", "-u", name, "--", "env", f"HOME={where}", *cmd, cwd=where, check=check
-    )
+    env = [f"HOME={where}", f"USER={name}", f"LOGNAME={name}", "PATH=/usr/bin:/bin", "LANG=C.UTF-8"]
+    found = proc.run("runuser", "-u", name, "--", "env", "-i", *env, *cmd, cwd=where, check=check)
     return found.stdout.decode()
 
 

@@ -32,7 +32,15 @@ class Client:
     control: str | None = None  # socket of the connection shared for one command's lifetime
 
     def ssh_args(self, *, shared: bool = True) -> list[str]:
-        args = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new"]
+        args = [
+            "ssh",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=accept-new",
+            "-o",
+            "LogLevel=ERROR",
+        ]
         if self.identity:
             args += ["-i", self.identity, "-o", "IdentitiesOnly=yes"]
         if shared and self.control:

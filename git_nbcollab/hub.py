@@ -59,6 +59,10 @@ class Hub:
     def settings_file(self) -> Path:
         return self.root / SETTINGS
 
+    @property
+    def collabs_lock(self) -> Path:
+        return self.collabs / ".lock"
+
     def repo(self, cid: CollabId) -> Path:
         return self.collabs / f"{cid}.git"
 

@@ -51,7 +51,7 @@ def share(
     _check_teammates(hub, user, others)
     notebook.read(data, filename)
     members = (user, *sorted(others))
-    with locked(hub.collabs / ".lock"):
+    with locked(hub.collabs_lock):
         _check_unique(hub, MemberSpec(frozenset(members), name))
         cid = _new_id(hub)
         collab = Collab(cid, name, members, user, datetime.now(UTC).isoformat(timespec="seconds"))
@@ -79,7 +79,7 @@ def share(
 def add_members(hub: Hub, user: User, spec: Spec, others: frozenset[User]) -> Collab:
     """Open a collaboration to more teammates; each starts at `user`'s main branch."""
     _check_teammates(hub, user, others)
-    with locked(hub.collabs / ".lock"):
+    with locked(hub.collabs_lock):
         collab = collabs.resolve(hub, user, spec)
         already = sorted(others & set(collab.members))
         if already:

@@ -92,10 +92,17 @@ class Box:
     def run(
         self, short: str, *cmd: str, cwd: Path | None = None, input: bytes | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Run a command as a teammate, with a clean login-like environment."""
-        who, home = self.user(short), self.home(short)
+        """Run a command as a teammate (by short name), by default in their ~/notebooks."""
+        return self.run_as(
+            self.user(short), *cmd, cwd=cwd or self.home(short) / "notebooks", input=input
+        )
+
+    def run_as(
+        self, who: str, *cmd: str, cwd: Path | None = None, input: bytes | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command as a unix user, with a clean login-like environment."""
         env = [
-            f"HOME={home}",
+            f"HOME=/home/{who}",
             f"USER={who}",
             f"LOGNAME={who}",
             "LANG=C.UTF-8",
@@ -104,12 +111,86 @@ class Box:
         ]
         return subprocess.run(
             ["runuser", "-u", who, "--", "env", "-i", *env, *cmd],
-            cwd=cwd or home / "notebooks",
+            cwd=cwd or "/",
             input=input and input.decode(),
             capture_output=True,
             text=True,
             timeout=120,
         )
+
+    def url(self, cid: str) -> str:
+        return f"ssh://{self.service}@127.0.0.1:{self.port}/{cid}"
+
+    def ssh(self, short: str) -> list[str]:
+        """ssh as a teammate with their box key, the way git and the tool use it."""
+        key = self.home(short) / ".ssh" / "nbcollab_ed25519"
+        return [
+            "ssh",
+            "-i",
+            str(key),
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=accept-new",
+            "-o",
+            "LogLevel=ERROR",
+        ]
+
+    def git(
+        self, short: str, *args: str, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Plain git as a teammate, reaching the hub with their own key."""
+        return self.run(
+            short, "env", f"GIT_SSH_COMMAND={' '.join(self.ssh(short))}", "git", *args, cwd=cwd
+        )
+
+    def put(self, short: str, source: Path | bytes, name: str) -> Path:
+        """Give a teammate a file in their ~/notebooks, owned by them."""
+        path = self.home(short) / "notebooks" / name
+        path.write_bytes(source if isinstance(source, bytes) else source.read_bytes())
+        shutil.chown(path, self.user(short))
+        return path
+
+    def share(self, short: str, others: list[str], notebook: str, *extra: str) -> str:
+        """`git nbshare` as a teammate; returns the new collaboration's id."""
+        self.put(short, FIXTURES / "notebooks" / "sales.ipynb", notebook)
+        names = ",".join(self.user(o) for o in others)
+        done = self.run(short, "git", "nbshare", names, notebook, *extra)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split("(id ")[1].split(")")[0]
+
+    def refs(self, cid: str) -> dict[str, str]:
+        """Every ref of a collaboration on the hub, read as root."""
+        listing = subprocess.run(
+            [
+                "git",
+                "--git-dir",
+                str(self.root / "collabs" / f"{cid}.git"),
+                "for-each-ref",
+                "--format=%(refname) %(objectname)",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return dict(line.split() for line in listing.splitlines())
+
+    def snapshot(self) -> dict[str, str]:
+        """Everything on disk that the tool may change: the hub tree, homes, accounts."""
+        state = {}
+        tops = [self.root, self.bin_dir, *(self.home(s) for s in TEAM)]
+        for top in tops:
+            for path in sorted(top.rglob("*")):
+                if path.name.startswith("known_hosts"):  # ssh's own cache of host keys
+                    continue
+                st = path.lstat()
+                digest = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
+                state[str(path)] = f"{st.st_mode:o} {st.st_uid} {hash(digest)}"
+        for account_file in ("/etc/passwd", "/etc/group", "/etc/shadow"):
+            state[account_file] = Path(account_file).read_text()
+        return state
 
     def _start_sshd(self) -> None:
         conf = self.base / "sshd"
@@ -182,3 +263,6 @@ class Box:
             yield box
         finally:
             box._stop()
+
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -52,8 +52,9 @@ def _make_dirs(hub: Hub, settings: Settings) -> None:
         path.mkdir(exist_ok=path == hub.root)
         shutil.chown(path, svc, group)
         os.chmod(path, mode)
-    hub.authorized_keys.touch(0o600)
-    shutil.chown(hub.authorized_keys, svc, svc)
+    for path in (hub.authorized_keys, hub.collabs_lock):
+        path.touch(0o600)
+        shutil.chown(path, svc, svc)
 
 
 def _create(hub: Hub, settings: Settings, bin_dir: Path) -> None:

@@ -1,0 +1,54 @@
+"""git nbcollab clone: members get a working copy; everyone else the same "no such" answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.box import Box
+
+
+def test_clone_puts_you_on_your_own_branch_with_plain_git_push(box: Box) -> None:
+    cid = box.share("alice", ["bob"], "clone-branch.ipynb")
+    done = box.run("bob", "git", "nbcollab", "clone", cid, "mine")
+    assert done.returncode == 0, done.stderr
+    copy = box.home("bob") / "notebooks" / "mine"
+    upstream = box.run("bob", "git", "rev-parse", "--abbrev-ref", "@{upstream}", cwd=copy)
+    assert upstream.stdout.strip() == f"origin/u/{box.user('bob')}/main"
+    assert (copy / "clone-branch.ipynb").is_file()
+
+
+def test_non_members_and_unknown_ids_get_the_same_answer(box: Box) -> None:
+    cid = box.share("alice", ["bob"], "clone-secret.ipynb")
+    spec = f"{box.user('alice')},{box.user('bob')}:clone-secret"
+    answers = []
+    for wanted in (cid, spec, "ffffffff"):
+        before = box.snapshot()
+        done = box.run("carol", "git", "nbcollab", "clone", wanted)
+        assert done.returncode == 1
+        assert box.snapshot() == before
+        answers.append(done.stderr.replace(wanted, "X"))
+    assert answers[0] == answers[1] == answers[2]
+    assert "no such collaboration: X" in answers[0]
+
+
+@pytest.mark.parametrize(
+    ("spec", "why"),
+    [
+        ("nope", "not a collaboration"),
+        ("a;b:x", "not a valid user name"),
+        ("x:../y", "not a usable notebook name"),
+    ],
+)
+def test_malformed_specs_are_refused_before_reaching_the_hub(box: Box, spec: str, why: str) -> None:
+    done = box.run("bob", "git", "nbcollab", "clone", spec)
+    assert done.returncode == 1 and why in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_clone_into_an_existing_folder_is_refused(box: Box) -> None:
+    cid = box.share("alice", ["bob"], "clone-taken.ipynb")
+    (box.home("bob") / "notebooks" / "taken").mkdir()
+    before = box.snapshot()
+    done = box.run("bob", "git", "nbcollab", "clone", cid, "taken")
+    assert done.returncode == 1 and "already exists" in done.stderr
+    assert box.snapshot() == before

@@ -1,0 +1,110 @@
+"""git nbcollab init, as root, on the real box."""
+
+from __future__ import annotations
+
+import grp
+import pwd
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from git_nbcollab.cli import nbcollab
+from tests.box import Box
+
+
+def _init(box: Box, root: Path, *extra: str) -> int:
+    return nbcollab(["init", "--root", str(root), "--bin-dir", str(box.bin_dir), *extra])
+
+
+def _same(box: Box) -> list[str]:
+    return [
+        "--service-user",
+        box.service,
+        "--team-group",
+        box.team,
+        "--ssh",
+        f"127.0.0.1:{box.port}",
+    ]
+
+
+def test_init_builds_the_hub_tree_with_the_right_owners_and_modes(box: Box) -> None:
+    expected = {
+        "": (0o750, box.team),
+        "collabs": (0o700, box.service),
+        "published": (0o2750, box.team),
+        "spool": (0o700, box.service),
+        "keys": (0o700, box.service),
+    }
+    for name, (mode, group) in expected.items():
+        st = (box.root / name).stat()
+        assert st.st_mode & 0o7777 == mode, name
+        assert pwd.getpwuid(st.st_uid).pw_name == box.service, name
+        assert grp.getgrgid(st.st_gid).gr_name == group, name
+    for command in ("git-nbshare", "git-nbcollab"):
+        assert (box.bin_dir / command).resolve().is_file()
+
+
+def test_init_twice_changes_nothing_and_says_so(
+    box: Box, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = box.snapshot()
+    assert _init(box, box.root, *_same(box)) == 0
+    assert _init(box, box.root) == 0, "options left out mean: as before"
+    assert "already set up; nothing changed" in capsys.readouterr().out
+    assert box.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--service-user", "someoneelse"), ("--team-group", "othergroup"), ("--ssh", "other:2222")],
+)
+def test_init_again_with_other_options_is_refused(
+    box: Box, capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    before = box.snapshot()
+    assert _init(box, box.root, option, value) == 1
+    err = capsys.readouterr().err
+    assert f"was set up with {option}" in err and "nothing changed" in err
+    assert len(err.strip().splitlines()) == 1
+    assert box.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--service-user", "a;b"],
+        ["--team-group", "../x"],
+        ["--ssh", "host:99999"],
+        ["--ssh", "a b"],
+        ["--bin-dir", "/nonexistent/bin"],
+    ],
+)
+def test_bad_init_options_create_nothing(
+    box: Box, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str]
+) -> None:
+    root = box.base / "never"
+    passwd, group = Path("/etc/passwd").read_text(), Path("/etc/group").read_text()
+    assert _init(box, root, "--service-user", f"{box.prefix}x", *extra) == 1
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not root.exists()
+    assert Path("/etc/passwd").read_text() == passwd and Path("/etc/group").read_text() == group
+
+
+def test_init_needs_root(box: Box) -> None:
+    done = box.run("alice", "git", "nbcollab", "init", "--root", str(box.base / "mine"))
+    assert done.returncode == 1 and "run it as root" in done.stderr
+    assert not (box.base / "mine").exists()
+
+
+def test_a_fresh_hub_and_its_accounts(box: Box, capsys: pytest.CaptureFixture[str]) -> None:
+    root, service, team = box.base / "second", f"{box.prefix}svc2", f"{box.prefix}team2"
+    try:
+        assert _init(box, root, "--service-user", service, "--team-group", team) == 0
+        assert pwd.getpwnam(service).pw_dir == str(root)
+        assert grp.getgrnam(team)
+        assert "hub ready" in capsys.readouterr().out
+    finally:
+        subprocess.run(["userdel", service], check=False)
+        subprocess.run(["groupdel", team], check=False)
+        subprocess.run(["rm", "-rf", str(root)], check=False)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from git_nbcollab.errors import UserError
 from git_nbcollab.hub import Hub
@@ -18,8 +18,7 @@ from git_nbcollab.names import CollabId, MemberSpec, Spec, User
 META = "collab.json"
 
 
-@dataclass(frozen=True)
-class Collab:
+class Collab(NamedTuple):
     id: CollabId
     name: str
     members: tuple[User, ...]
@@ -31,7 +30,7 @@ class Collab:
         return MemberSpec(frozenset(self.members), self.name)
 
     def to_json(self) -> dict[str, object]:
-        return {**asdict(self), "members": list(self.members), "spec": str(self.spec)}
+        return {**self._asdict(), "members": list(self.members), "spec": str(self.spec)}
 
 
 def _load(path: Path) -> Collab | None:

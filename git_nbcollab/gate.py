@@ -11,7 +11,6 @@ a push pays only for this module's imports.
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,14 +25,22 @@ PACK_COMMANDS = ("git-upload-pack", "git-receive-pack")
 
 
 def parse_request(request: str) -> list[str]:
-    try:
-        words = shlex.split(request)
-    except ValueError:
-        words = []
-    if words[:1] == ["nbcollab"] and len(words) >= 2:
-        return words
-    if len(words) == 2 and words[0] in PACK_COMMANDS:
-        return words
+    """The request as words; git's own form (`git-upload-pack '/path'`) is parsed without shlex,
+    which a push need not pay for."""
+    command, _, arg = request.partition(" ")
+    if command in PACK_COMMANDS:
+        path = arg[1:-1] if len(arg) >= 2 and arg[0] == arg[-1] == "'" else arg
+        if path and "'" not in path:
+            return [command, path]
+    elif command == "nbcollab":
+        import shlex
+
+        try:
+            words = shlex.split(request)
+        except ValueError:
+            words = []
+        if len(words) >= 2:
+            return words
     raise UserError("this hub runs git fetch/push and git-nbcollab commands only")
 
 

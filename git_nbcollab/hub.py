@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import CollabId, User
@@ -14,8 +14,7 @@ DEFAULT_ROOT = Path("/srv/nbcollab")
 SETTINGS = "hub.json"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     service_user: str
     team_group: str
     ssh: str  # host[:port] that teammates use to reach the gate
@@ -31,8 +30,7 @@ class Settings:
         return f"ssh://{self.service_user}@{host}:{port or 22}"
 
 
-@dataclass(frozen=True)
-class Hub:
+class Hub(NamedTuple):
     root: Path
 
     @property
@@ -88,7 +86,7 @@ class Hub:
     def save_settings(self, settings: Settings) -> None:
         from git_nbcollab.fsutil import atomic_write
 
-        data = json.dumps(asdict(settings), indent=1).encode()
+        data = json.dumps(settings._asdict(), indent=1).encode()
         atomic_write(self.settings_file, data, 0o640, (settings.service_user, settings.team_group))
 
 

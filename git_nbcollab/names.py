@@ -1,10 +1,13 @@
-"""Every user name, collaboration id, spec and ref name is checked and built here, and only here."""
+"""Every user name, collaboration id, spec and ref name is checked and built here, and only here.
+
+Every push imports this (through the gate and the hook): value types are NamedTuples, not
+dataclasses, whose import costs more than the rest of the push path's Python.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import NewType
+from typing import NamedTuple, NewType
 
 from git_nbcollab.errors import UserError
 
@@ -55,8 +58,7 @@ def notebook_name(text: str) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class MemberSpec:
+class MemberSpec(NamedTuple):
     """A collaboration named by its members and notebook name: alice,bob:analysis."""
 
     members: frozenset[User]

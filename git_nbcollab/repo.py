@@ -35,9 +35,12 @@ def git(repo: Path, *args: str, input: bytes | None = None) -> str:
 
 def init_bare(path: Path, python: str) -> None:
     """A bare repo with the hub's config and hook shims (the shims run `python`)."""
-    proc.run("git", "init", "--quiet", "--bare", "--initial-branch=master", str(path))
+    proc.run(
+        "git", "init", "--quiet", "--bare", "--template=", "--initial-branch=master", str(path)
+    )
     for key, value in REPO_CONFIG.items():
         git(path, "config", key, value)
+    (path / "hooks").mkdir(mode=0o700)
     for name in HOOKS:
         shim = resources.files("git_nbcollab").joinpath("hooks", name).read_text()
         hook = path / "hooks" / name

@@ -50,7 +50,7 @@ KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 AuthorizedKeysFile .ssh/authorized_keys
 StrictModes yes
-AllowUsers {service}
+AllowUsers {prefix}*
 LogLevel VERBOSE
 """
 
@@ -200,7 +200,7 @@ class Box:
             check=True,
         )
         (conf / "sshd_config").write_text(
-            SSHD_CONFIG.format(port=self.port, dir=conf, service=self.service)
+            SSHD_CONFIG.format(port=self.port, dir=conf, prefix=self.prefix)
         )
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         with open(conf / "sshd.log", "wb") as log:

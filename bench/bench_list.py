@@ -1,0 +1,61 @@
+"""`git nbcollab list` on a hub with many collaborations, against the bare ssh round trip.
+
+Run as root: `python bench/bench_list.py [N]`. Shares one real collaboration, then clones its
+bare repo on the hub N-1 times under fresh ids (alice and bob are members of all N), and times
+`git nbcollab list` as alice (median of 5) against `ssh hub nbcollab list` on the same hub
+minus the client, and against an ssh round trip that runs nothing (the gate refusing).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.box import Box
+
+
+def populate(box: Box, template: str, n: int) -> None:
+    collabs = box.root / "collabs"
+    source = collabs / f"{template}.git"
+    meta = json.loads((source / "collab.json").read_text())
+    for i in range(n - 1):
+        cid = f"{i:08x}"
+        target = collabs / f"{cid}.git"
+        shutil.copytree(source, target, symlinks=True)
+        (target / "collab.json").write_text(json.dumps({**meta, "id": cid, "name": f"nb{i}"}))
+    subprocess.run(["chown", "-R", f"{box.service}:{box.service}", str(collabs)], check=True)
+
+
+def timed(box: Box, *cmd: str, runs: int = 5) -> tuple[float, str]:
+    times, out = [], ""
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = box.run("alice", *cmd)
+        times.append(time.perf_counter() - start)
+        out = done.stdout
+    return statistics.median(times), out
+
+
+def main(n: int) -> None:
+    with Box.started() as box:
+        populate(box, box.share("alice", ["bob"], "seed.ipynb"), n)
+        target = [*box.ssh("alice"), "-p", str(box.port), f"{box.service}@127.0.0.1"]
+        listing, out = timed(box, "git", "nbcollab", "list")
+        assert out.count(box.user("bob")) >= n, "every collaboration is listed"
+        hub_side, _ = timed(box, *target, "nbcollab list")
+        round_trip, _ = timed(box, *target, "nothing")
+    print(f"collaborations on the hub: {n} (alice is in all of them)")
+    print(f"ssh round trip, gate refuses at once: median {round_trip * 1000:.0f} ms")
+    print(f"ssh + gate answering `list` (JSON):   median {hub_side * 1000:.0f} ms")
+    print(f"git nbcollab list, table drawn:      median {listing * 1000:.0f} ms (target < 1000)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)

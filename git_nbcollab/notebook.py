@@ -1,0 +1,194 @@
+"""Reading, writing and merging notebooks: the one module that imports nbformat and nbdime.
+
+Both are imported inside the functions that need them, so importing this module stays cheap.
+The merge rules themselves are pure Python in `git_nbcollab.nbmerge`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal
+
+from git_nbcollab.errors import UserError
+from git_nbcollab.nbmerge import Conflict, MergeResult, Options, merge_notebooks, with_unique_ids
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+__all__ = ["Conflict", "MergeResult", "dumps", "merge", "read"]
+
+_REASON_MAX = 160
+
+
+def _nbformat() -> ModuleType:
+    """Import nbformat, without the grammar that makes the import cost a second and a half."""
+    # jsonschema imports rfc3987_syntax (only for the "iri" format check, which the notebook
+    # schema never uses) and that module compiles a lark grammar at import: ~1.3 s here.
+    # A None entry in sys.modules makes that optional import fail fast, and jsonschema skips it.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    import nbformat
+
+    return nbformat
+
+
+def _short(text: str) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= _REASON_MAX else line[: _REASON_MAX - 3] + "..."
+
+
+def _validation_reason(error: Any) -> str:
+    path = "/".join(str(p) for p in getattr(error, "absolute_path", ()) or ())
+    message = str(getattr(error, "message", "") or error).split("\n", 1)[0]
+    return _short(f"{path}: {message}" if path else message)
+
+
+def _parse(data: bytes) -> dict[str, Any]:
+    """Decode the JSON of a v4 notebook; raises ValueError with a short reason."""
+    if not data.strip():
+        raise ValueError("the file is empty")
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not UTF-8 text (byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+    if not isinstance(doc, dict) or ("cells" not in doc and "worksheets" not in doc):
+        raise ValueError("JSON, but not a notebook (no cells)")
+    if doc.get("nbformat") != 4 or not isinstance(doc.get("nbformat_minor"), int):
+        raise ValueError(f"nbformat {doc.get('nbformat')!r} is not supported (need 4)")
+    return doc
+
+
+def _check_cells(doc: dict[str, Any]) -> None:
+    """Refuse what nbformat would trip over or silently repair: cells that are not objects, and
+    missing or duplicate cell ids (nbformat 4.5+)."""
+    cells = doc.get("cells")
+    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+        raise ValueError("cells is not a list of objects")
+    if doc["nbformat_minor"] < 5:
+        return
+    seen: set[Any] = set()
+    for i, cell in enumerate(cells):
+        cell_id = cell.get("id")
+        if cell_id is None:
+            raise ValueError(f"cell {i} has no id (nbformat 4.5 requires one)")
+        if cell_id in seen:
+            raise ValueError(f"cell {i} repeats the cell id {cell_id!r}")
+        seen.add(cell_id)
+
+
+def _validate(nb: Any, what: str) -> None:
+    nbformat = _nbformat()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nbformat.validate(nb)
+    except nbformat.ValidationError as e:
+        raise UserError(f"{what} is not a valid notebook: {_validation_reason(e)}") from None
+
+
+def read(data: bytes, what: str) -> NotebookNode:
+    """Parse and validate a v4 notebook; `what` names it in the one-line UserError if invalid."""
+    try:
+        doc = _parse(data)
+        _check_cells(doc)
+    except ValueError as e:
+        raise UserError(f"{what} is not a valid notebook: {_short(str(e))}") from None
+    _validate(doc, what)
+    return _nbformat().v4.to_notebook_json(doc)
+
+
+def dumps(nb: Any) -> bytes:
+    """Serialise as Jupyter does (sorted keys, indent 1, lines split, trailing newline)."""
+    text: str = _nbformat().v4.writes(nb)
+    return (text if text.endswith("\n") else text + "\n").encode("utf-8")
+
+
+def _cell_keys(base: Any, ours: Any, theirs: Any) -> tuple[list[str], list[str], list[str]]:
+    """A matching key per cell: the cell ids when every cell has one, else an nbdime alignment."""
+    sides = (base, ours, theirs)
+    if all("id" in cell for nb in sides for cell in nb.cells):
+        return tuple([str(cell.id) for cell in nb.cells] for nb in sides)  # type: ignore[return-value]
+    base_keys = [f"b{i}" for i in range(len(base.cells))]
+    return base_keys, _align(base, ours, "o"), _align(base, theirs, "t")
+
+
+def _skeleton(nb: Any) -> dict[str, Any]:
+    """The cells' type and source only: what nbdime needs to align cells, without outputs."""
+    cells = [
+        {"cell_type": c.cell_type, "source": c.source, "metadata": {}}
+        | ({"outputs": [], "execution_count": None} if c.cell_type == "code" else {})
+        for c in nb.cells
+    ]
+    return {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": cells}
+
+
+def _align(base: Any, other: Any, prefix: str) -> list[str]:
+    """Keys for `other`'s cells: `b<i>` where nbdime matches base cell i, else `<prefix><j>`."""
+    _nbformat()
+    from nbdime.diffing.notebooks import diff_notebooks
+
+    diff = diff_notebooks(_skeleton(base), _skeleton(other))
+    ops: list[dict[str, Any]] = next((d["diff"] for d in diff if d["key"] == "cells"), [])
+    keys: list[str] = []
+    removed: set[int] = set()
+    for k in range(len(base.cells) + 1):
+        for op in (op for op in ops if op["key"] == k):
+            if op["op"] == "addrange":
+                keys += [f"{prefix}{len(keys) + j}" for j in range(len(op["valuelist"]))]
+            elif op["op"] == "removerange":
+                removed.update(range(k, k + op["length"]))
+        if k < len(base.cells) and k not in removed:
+            keys.append(f"b{k}")
+    return keys
+
+
+def _empty_like(nb: Any) -> Any:
+    """The base for a file both sides added: no cells, ours' metadata."""
+    return {
+        "nbformat": 4,
+        "nbformat_minor": nb.nbformat_minor,
+        "metadata": nb.metadata,
+        "cells": [],
+    }
+
+
+def merge(
+    base: bytes | None,
+    ours: bytes,
+    theirs: bytes,
+    *,
+    newer: Literal["ours", "theirs"] = "theirs",
+    resolve: Literal["ours", "theirs", "both"] | None = None,
+    ours_name: str = "ours",
+    theirs_name: str = "theirs",
+) -> MergeResult:
+    """Three-way merge of notebooks (see `git_nbcollab.nbmerge` for the rules).
+
+    Raises UserError if an input is not a valid notebook, or if the merge would not be one.
+    """
+    nb_ours = read(ours, ours_name)
+    nb_theirs = read(theirs, theirs_name)
+    nb_base = read(base, "the merge base") if base is not None else _empty_like(nb_ours)
+    if base is None:
+        nb_base = _nbformat().from_dict(nb_base)
+    keys = _cell_keys(nb_base, nb_ours, nb_theirs)
+    opts = Options(newer=newer, resolve=resolve, names=(ours_name, theirs_name))
+    merged, conflicts = merge_notebooks(nb_base, nb_ours, nb_theirs, keys, opts)
+    if merged is None:
+        return MergeResult(None, conflicts)
+    if merged["nbformat_minor"] >= 5:
+        merged["cells"] = with_unique_ids(merged["cells"])
+    merged_nb = _nbformat().from_dict(merged)
+    _validate_merged(merged_nb)
+    return MergeResult(dumps(merged_nb), ())
+
+
+def _validate_merged(nb: Any) -> None:
+    try:
+        _validate(nb, "the merged result")
+    except UserError as e:
+        raise UserError(f"refusing to write the merge: {e}") from None

@@ -147,13 +147,12 @@ def _align(base: Any, other: Any, prefix: str) -> list[str]:
 
 
 def _empty_like(nb: Any) -> Any:
-    """The base for a file both sides added: no cells, ours' metadata."""
-    return {
-        "nbformat": 4,
-        "nbformat_minor": nb.nbformat_minor,
-        "metadata": nb.metadata,
-        "cells": [],
-    }
+    """The base for a file both sides added: no cells and no metadata.
+
+    No metadata rather than ours': with ours' as the base, every key only ours has would read as
+    deleted by theirs, and every key set differently would go to theirs whatever `newer` says.
+    """
+    return {"nbformat": 4, "nbformat_minor": nb.nbformat_minor, "metadata": {}, "cells": []}
 
 
 def merge(

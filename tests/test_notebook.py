@@ -8,6 +8,7 @@ no input uses. Every notebook read or written here is validated with nbformat.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -186,3 +187,26 @@ def test_import_is_cheap() -> None:
         cwd=Path(__file__).resolve().parent.parent,
     )
     assert out.stdout.strip() == "[]", "importing the module must not import nbformat or nbdime"
+
+
+def test_dumps_matches_nbformat_writer_with_large_payloads() -> None:
+    png = base64.b64encode(b"\x89PNG" + bytes(range(256)) * 40).decode()
+    lookalike = "\0" + "ab" * 16 + "-0"  # what dumps uses as a token, in a real cell
+    doc = json.loads(VALID)
+    doc["cells"] = [
+        {"cell_type": "code", "id": "a", "metadata": {}, "execution_count": 1,
+         "source": f"print({lookalike!r})\nshow()",
+         "outputs": [
+            {"output_type": "stream", "name": "stdout", "text": lookalike + "\n\\u0000x\n"},
+            {"output_type": "display_data", "metadata": {},
+             "data": {"image/png": png, "image/svg+xml": "<svg>\n</svg>\n",
+                      "text/plain": "<Figure>\nsize"}},
+         ]},
+    ]  # fmt: skip
+    data = json.dumps(doc).encode()
+    nb = notebook.read(data, "big")
+    expected = (notebook._nbformat().v4.writes(nb) + "\n").encode()
+    out = notebook.dumps(nb)
+    validated(out)
+    assert out == expected, "dumps writes exactly what nbformat's writer does"
+    assert notebook.read(out, "again") == nb, "and reads back to the same notebook"

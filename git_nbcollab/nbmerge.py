@@ -4,9 +4,14 @@ Pure Python on purpose: parsing, validation and cell alignment live in `git_nbco
 the one module that imports nbformat and nbdime. Here every cell carries a key (its cell id, or
 a key the notebook module made by aligning the sides) and the rules are applied per key:
 
-- a cell changed on one side only takes that side; cells added anywhere are kept;
+- a cell changed on one side only takes that side; cells added anywhere are kept, after the
+  cell they follow on their side (both sides adding after the same cell: ours first);
 - cell content (type, source, attachments) changed differently on both sides is a conflict,
-  and so is one side deleting a cell whose content the other side changed;
+  and so is one side deleting a cell whose content the other side changed (a deleted cell
+  whose outputs or metadata alone changed on the other side is deleted quietly);
+- `resolve` settles conflicts: "ours"/"theirs" keep that side's whole cell (or its deletion),
+  "both" keeps ours' cell then theirs' with a fresh id (for a deletion: the edited cell);
+- the cells all sides have keep the order of the side that moved them (`newer` if both did);
 - outputs and execution counts never conflict: one side's change wins, both changed: `newer`;
 - metadata merges key by key (recursively); one key changed differently follows `newer`.
 """

@@ -49,7 +49,7 @@ def _validation_reason(error: Any) -> str:
 
 def _parse(data: bytes) -> dict[str, Any]:
     """Decode the JSON of a v4 notebook; raises ValueError with a short reason."""
-    if not data.strip():
+    if not data or data.isspace():
         raise ValueError("the file is empty")
     try:
         doc = json.loads(data.decode("utf-8"))

@@ -210,3 +210,36 @@ def test_dumps_matches_nbformat_writer_with_large_payloads() -> None:
     validated(out)
     assert out == expected, "dumps writes exactly what nbformat's writer does"
     assert notebook.read(out, "again") == nb, "and reads back to the same notebook"
+
+
+def _with_source(data: bytes, index: int, source: str) -> bytes:
+    doc = json.loads(data)
+    doc["cells"][index]["source"] = source
+    return json.dumps(doc).encode()
+
+
+def test_both_added_same_cells_with_same_ids() -> None:
+    data = fixture(FIXTURES / "notebooks" / "cleaning.ipynb")
+    same = notebook.merge(None, data, data)
+    assert same.notebook == data, "both added the same notebook: it is kept once"
+    ours, theirs = _with_source(data, 3, "parse(rows[0])"), _with_source(data, 3, "parse(rows[1])")
+    result = notebook.merge(None, ours, theirs)
+    want = [notebook.Conflict(3, "parse(rows[0])", ("ours", "theirs"), "edited")]
+    assert list(result.conflicts) == want, "same cell id added with two sources conflicts"
+
+
+def test_old_base_and_a_side_upgraded_to_cell_ids() -> None:
+    old = fixture(FIXTURES / "notebooks" / "old_format.ipynb")
+    doc = json.loads(old)
+    doc["nbformat_minor"] = 5
+    for i, cell in enumerate(doc["cells"]):
+        cell["id"] = f"up-{i}"
+    ours = json.dumps(doc).encode()
+    validated(ours)
+    theirs = _with_source(old, 2, "x * 3")
+    result = notebook.merge(old, ours, theirs)
+    assert result.notebook is not None, "an upgrade on one side is no conflict"
+    merged = validated(result.notebook)
+    assert merged["nbformat_minor"] == 5, "the result has the newer minor version"
+    assert ids(merged) == ["up-0", "up-1", "up-2", "up-3"], "ours' new cell ids are kept"
+    assert merged["cells"][2]["source"] == ["x * 3"], "theirs' edit is matched to the same cell"

@@ -217,9 +217,8 @@ def merge_order(kb: Sequence[str], ko: Sequence[str], kt: Sequence[str], newer: 
     for anchor in [None, *skeleton]:
         if anchor is not None:
             order.append(anchor)
-        order += after_o.get(anchor, [])
-        order += [k for k in after_t.get(anchor, []) if k not in after_o.get(anchor, [])]
-    return list(dict.fromkeys(order))
+        order += after_o.get(anchor, []) + after_t.get(anchor, [])
+    return list(dict.fromkeys(order))  # a cell both sides added (same id) comes once, as ours
 
 
 def merge_cells(
@@ -244,13 +243,14 @@ def merge_cells(
 
 
 def merge_notebooks(
-    base: Json, ours: Json, theirs: Json, keys: tuple[Sequence[str], ...], opts: Options
+    base: Json,
+    ours: Json,
+    theirs: Json,
+    keys: tuple[Sequence[str], Sequence[str], Sequence[str]],
+    opts: Options,
 ) -> tuple[Json, tuple[Conflict, ...]]:
     """Merge three notebook dicts; the merged dict is None when conflicts remain."""
-    key_triple = (keys[0], keys[1], keys[2])
-    cells, conflicts = merge_cells(
-        (base["cells"], ours["cells"], theirs["cells"]), key_triple, opts
-    )
+    cells, conflicts = merge_cells((base["cells"], ours["cells"], theirs["cells"]), keys, opts)
     if conflicts:
         return None, conflicts
     merged = {

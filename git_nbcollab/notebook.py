@@ -75,8 +75,8 @@ def _check_cells(doc: dict[str, Any]) -> None:
     seen: set[Any] = set()
     for i, cell in enumerate(cells):
         cell_id = cell.get("id")
-        if cell_id is None:
-            raise ValueError(f"cell {i} has no id (nbformat 4.5 requires one)")
+        if not isinstance(cell_id, str):
+            raise ValueError(f"cell {i} has no id (nbformat 4.5 requires a string)")
         if cell_id in seen:
             raise ValueError(f"cell {i} repeats the cell id {cell_id!r}")
         seen.add(cell_id)
@@ -152,7 +152,8 @@ def _cell_keys(base: Any, ours: Any, theirs: Any) -> tuple[list[str], list[str],
     """A matching key per cell: the cell ids when every cell has one, else an nbdime alignment."""
     sides = (base, ours, theirs)
     if all("id" in cell for nb in sides for cell in nb.cells):
-        return tuple([str(cell.id) for cell in nb.cells] for nb in sides)  # type: ignore[return-value]
+        base_ids, ours_ids, theirs_ids = ([str(cell.id) for cell in nb.cells] for nb in sides)
+        return base_ids, ours_ids, theirs_ids
     base_keys = [f"b{i}" for i in range(len(base.cells))]
     return base_keys, _align(base, ours, "o"), _align(base, theirs, "t")
 
@@ -193,7 +194,8 @@ def _empty_like(nb: Any) -> Any:
     No metadata rather than ours': with ours' as the base, every key only ours has would read as
     deleted by theirs, and every key set differently would go to theirs whatever `newer` says.
     """
-    return {"nbformat": 4, "nbformat_minor": nb.nbformat_minor, "metadata": {}, "cells": []}
+    empty = {"nbformat": 4, "nbformat_minor": nb.nbformat_minor, "metadata": {}, "cells": []}
+    return _nbformat().from_dict(empty)
 
 
 def merge(
@@ -213,8 +215,6 @@ def merge(
     nb_ours = read(ours, ours_name)
     nb_theirs = read(theirs, theirs_name)
     nb_base = read(base, "the merge base") if base is not None else _empty_like(nb_ours)
-    if base is None:
-        nb_base = _nbformat().from_dict(nb_base)
     keys = _cell_keys(nb_base, nb_ours, nb_theirs)
     opts = Options(newer=newer, resolve=resolve, names=(ours_name, theirs_name))
     merged, conflicts = merge_notebooks(nb_base, nb_ours, nb_theirs, keys, opts)

@@ -208,9 +208,13 @@ def merge(
     ours_name: str = "ours",
     theirs_name: str = "theirs",
 ) -> MergeResult:
-    """Three-way merge of notebooks (see `git_nbcollab.nbmerge` for the rules).
+    """Three-way merge of notebook files, cell by cell (the rules: `git_nbcollab.nbmerge`).
 
-    Raises UserError if an input is not a valid notebook, or if the merge would not be one.
+    `base` None means both sides added the file: the base is then an empty notebook. `newer`
+    says whose outputs and metadata win where both changed them; `resolve` settles cells whose
+    content both sides changed (or one deleted); the names are used in conflicts and errors.
+    Returns the merged file (validated, written as Jupyter writes) or, with no notebook, the
+    conflicts. Raises UserError if an input is not a valid notebook, or if the merge would not be.
     """
     nb_ours = read(ours, ours_name)
     nb_theirs = read(theirs, theirs_name)

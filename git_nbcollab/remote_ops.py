@@ -10,8 +10,9 @@ from typing import Any
 from git_nbcollab import collabs, repo
 from git_nbcollab.cli import Parser
 from git_nbcollab.collabs import Collab
+from git_nbcollab.errors import UserError
 from git_nbcollab.hub import Hub
-from git_nbcollab.names import User, notebook_name, parse_spec, users
+from git_nbcollab.names import User, notebook_file, notebook_name, parse_spec, users
 
 MAX_NOTEBOOK = 512 * 1024 * 1024
 
@@ -28,7 +29,7 @@ def _parser() -> Parser:
     share = ops.add_parser("share")
     share.add_argument("--with", dest="others", type=users, required=True)
     share.add_argument("--name", type=notebook_name, required=True)
-    share.add_argument("--file", required=True)
+    share.add_argument("--file", type=notebook_file, required=True)
     share.add_argument("--author", nargs=2, metavar=("NAME", "EMAIL"), required=True)
     add = ops.add_parser("add-members")
     add.add_argument("spec", type=parse_spec)
@@ -47,6 +48,10 @@ def dispatch(hub: Hub, caller: User, words: Sequence[str]) -> int:
         answer["collab"] = _described(hub, collabs.resolve(hub, caller, args.spec))
     elif args.op == "share":
         data = sys.stdin.buffer.read(MAX_NOTEBOOK + 1)
+        if len(data) > MAX_NOTEBOOK:
+            raise UserError(
+                f"{args.file} is over {MAX_NOTEBOOK >> 20} MB: share a smaller notebook"
+            )
         collab = service.share(
             hub,
             caller,
@@ -60,5 +65,5 @@ def dispatch(hub: Hub, caller: User, words: Sequence[str]) -> int:
     else:
         collab = service.add_members(hub, caller, args.spec, args.others)
         answer["collab"] = _described(hub, collab)
-    json.dump(answer, sys.stdout)
+    sys.stdout.write(json.dumps(answer))
     return 0

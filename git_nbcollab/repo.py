@@ -89,8 +89,17 @@ def branches(path: Path, prefix: str = "refs/heads/") -> list[str]:
                     names.add(parts[1])
     except FileNotFoundError:
         pass
-    top = path / prefix
-    for dirpath, _, files in os.walk(top):
-        rel = os.path.relpath(dirpath, path)
-        names.update(f"{rel}/{f}" for f in files if not f.endswith(".lock"))
-    return sorted(n[len("refs/heads/") :] for n in names)
+    folders = [(f"{path}/{prefix}", prefix)]
+    while folders:
+        folder, ref = folders.pop()
+        try:
+            entries = os.scandir(folder)
+        except FileNotFoundError:
+            continue
+        with entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((entry.path, f"{ref}{entry.name}/"))
+                elif not entry.name.endswith(".lock"):
+                    names.add(ref + entry.name)
+    return sorted(n.removeprefix("refs/heads/") for n in names)

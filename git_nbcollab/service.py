@@ -49,6 +49,8 @@ def share(
     from git_nbcollab import notebook
 
     _check_teammates(hub, user, others)
+    if any(c in "".join(author) for c in "<>\n\0"):
+        raise UserError("your git user.name and user.email must not contain <, > or newlines")
     notebook.read(data, filename)
     members = (user, *sorted(others))
     with locked(hub.collabs_lock):
@@ -88,11 +90,15 @@ def add_members(hub: Hub, user: User, spec: Spec, others: frozenset[User]) -> Co
         _check_unique(hub, MemberSpec(frozenset(members), collab.name))
         path = hub.repo(collab.id)
         tip = repo.git(path, "rev-parse", "--verify", author_branch(user)).strip()
-        repo.update_refs(
-            path,
-            [repo.RefUpdate(author_branch(m), tip) for m in sorted(others)],
-            f"add {', '.join(sorted(others))} by {user}",
-        )
-        updated = Collab(collab.id, collab.name, members, collab.created_by, collab.created)
+        updated = collab._replace(members=members)
         collabs.save(hub, updated)
+        try:
+            repo.update_refs(
+                path,
+                [repo.RefUpdate(author_branch(m), tip) for m in sorted(others)],
+                f"add {', '.join(sorted(others))} by {user}",
+            )
+        except BaseException:
+            collabs.save(hub, collab)
+            raise
     return updated

@@ -150,7 +150,7 @@ class Box:
         """Give a teammate a file in their ~/notebooks, owned by them."""
         path = self.home(short) / "notebooks" / name
         path.write_bytes(source if isinstance(source, bytes) else source.read_bytes())
-        shutil.chown(path, self.user(short))
+        shutil.chown(path, self.user(short), self.user(short))
         return path
 
     def share(self, short: str, others: list[str], notebook: str, *extra: str) -> str:
@@ -233,7 +233,8 @@ class Box:
 
     @classmethod
     @contextlib.contextmanager
-    def started(cls) -> Iterator[Box]:
+    def started(cls, keep: bool = False) -> Iterator[Box]:
+        """A box for the block; removed afterwards (with `keep`, after Enter is pressed)."""
         base = Path(tempfile.mkdtemp(prefix="nbcollab-box-"))
         base.chmod(0o755)
         box = cls(base=base, prefix=f"nbt{secrets.token_hex(2)}")
@@ -262,6 +263,8 @@ class Box:
                 assert box.admin("user", "add", box.user(short)) == 0
             yield box
         finally:
+            if keep:
+                input(f"everything is kept under {box.base}; press Enter to remove it all ")
             box._stop()
 
 

@@ -1,0 +1,37 @@
+"""Start-up paths import only what they need (the timing itself lives in bench/)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = {"pygit2", "nbformat", "nbdime", "boto3", "rich", "jsonschema"}
+
+PATHS = {
+    "git nbshare -h": "from git_nbcollab.cli import nbshare\nnbshare(['-h'])",
+    "git nbcollab list (client)": "import git_nbcollab.commands.list",
+    "gate and hook (every push)": "import git_nbcollab.gate, git_nbcollab.hook",
+}
+
+
+def loaded_after(code: str) -> set[str]:
+    probe = f"{code}\nimport sys\nprint(' '.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_start_up_paths_do_not_import_heavy_libraries(path: str) -> None:
+    modules = loaded_after(PATHS[path])
+    assert {m.split(".")[0] for m in modules} & HEAVY == set()
+
+
+def test_the_push_path_imports_no_dataclasses_or_shlex() -> None:
+    modules = loaded_after(PATHS["gate and hook (every push)"])
+    assert {"dataclasses", "shlex", "argparse"} & modules == set()
+
+
+def test_the_probe_sees_imports() -> None:
+    assert "pygit2" in loaded_after("import pygit2"), "the check above can fail"

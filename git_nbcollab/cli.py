@@ -13,6 +13,8 @@ from typing import NoReturn
 from git_nbcollab.errors import USAGE, UserError, run_main
 from git_nbcollab.hub import default_root
 
+RUNTIME = Path("/opt/git-nbcollab")
+
 
 class Parser(argparse.ArgumentParser):
     """Usage errors become one-line UserErrors with exit code 2."""
@@ -78,6 +80,13 @@ def _admin_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
         default=Path("/usr/local/bin"),
         help="where the git-nb* commands are linked for everyone",
     )
+    init.add_argument(
+        "--runtime",
+        type=Path,
+        default=RUNTIME,
+        help="where to build a Python environment everyone can run, if the one running this"
+        " cannot be run by everyone (default: /opt/git-nbcollab)",
+    )
 
     user = commands.add_parser("user", help="add, list and remove teammates (as root)")
     actions = user.add_subparsers(dest="action", required=True)
@@ -134,6 +143,7 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
             team_group=args.team_group,
             ssh=args.ssh,
             bin_dir=args.bin_dir,
+            runtime_dir=args.runtime,
         )
     from git_nbcollab.commands import user
 

@@ -2,12 +2,14 @@
 
 The gate, the hooks and every teammate run the same interpreter. It must be one that all users
 can execute and whose packages they can read; a Python under /root is not. When the running
-one is not, a venv is built at RUNTIME from the system Python and the package installed there.
+one is not, a venv is built (`init --runtime`) from the system Python and the package installed
+there.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 import sys
 from importlib import metadata
@@ -16,7 +18,6 @@ from pathlib import Path
 from git_nbcollab import proc
 from git_nbcollab.errors import UserError
 
-RUNTIME = Path("/opt/git-nbcollab")
 SYSTEM_PYTHONS = (Path("/usr/bin/python3"), Path("/usr/local/bin/python3"))
 COMMANDS = ("git-nbshare", "git-nbcollab")
 
@@ -37,7 +38,7 @@ def _usable(prefix: Path) -> bool:
     return proc.run(*probe, check=False).returncode == 0
 
 
-def _source() -> str:
+def _source(runtime: Path) -> str:
     """Where this package was installed from (pip records it), to install it again."""
     try:
         record = metadata.distribution("git-nbcollab").read_text("direct_url.json")
@@ -47,24 +48,29 @@ def _source() -> str:
     if not url.startswith("file://"):
         raise UserError(
             f"cannot tell where git-nbcollab came from: install it for everyone with"
-            f" `/usr/bin/python3 -m venv {RUNTIME} && {RUNTIME}/bin/pip install SOURCE`"
+            f" `/usr/bin/python3 -m venv {runtime} && {runtime}/bin/pip install SOURCE`"
         )
     return url.removeprefix("file://")
 
 
-def shared_prefix() -> Path:
-    """A Python environment with this package that every user can run; built if need be."""
+def shared_prefix(runtime: Path) -> Path:
+    """A Python environment with this package that every user can run: the running one if it
+    is, else `runtime`, built there from the system Python if need be."""
     current = Path(sys.prefix)
     if _usable(current):
         return current
-    if not _usable(RUNTIME):
+    if not _usable(runtime):
         system = next((p for p in SYSTEM_PYTHONS if _runnable_by_all(p)), None)
         if system is None:
             raise UserError("no Python that every user can run: install python3 and python3-venv")
-        source = _source()
-        proc.run(str(system), "-m", "venv", str(RUNTIME))
-        proc.run(str(RUNTIME / "bin" / "pip"), "install", "--quiet", source)
-    return RUNTIME
+        source = _source(runtime)
+        try:
+            proc.run(str(system), "-m", "venv", str(runtime))
+            proc.run(str(runtime / "bin" / "pip"), "install", "--quiet", source)
+        except proc.ProcessError as e:
+            shutil.rmtree(runtime, ignore_errors=True)
+            raise UserError(f"could not install git-nbcollab into {runtime}: {e.message}") from None
+    return runtime
 
 
 def _man_page(command: str, help_text: str) -> str:

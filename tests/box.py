@@ -192,6 +192,15 @@ class Box:
             state[account_file] = Path(account_file).read_text()
         return state
 
+    def changes(self, before: dict[str, str]) -> dict[str, tuple[str | None, str | None]]:
+        """What changed on disk since `before` (a snapshot): path -> (before, after)."""
+        after = self.snapshot()
+        return {
+            path: (before.get(path), after.get(path))
+            for path in sorted(set(before) | set(after))
+            if before.get(path) != after.get(path)
+        }
+
     def _start_sshd(self) -> None:
         conf = self.base / "sshd"
         conf.mkdir(mode=0o700)

@@ -93,6 +93,7 @@ def init(
     team_group: str | None,
     ssh: str | None,
     bin_dir: Path,
+    runtime_dir: Path,
 ) -> int:
     accounts.require_root("git nbcollab init")
     hub = Hub((root or DEFAULT_ROOT).absolute())
@@ -113,7 +114,7 @@ def init(
         raise UserError(f"{hub.root}: use a hub folder made of letters, digits, '/', '.', '-', '_'")
     if not bin_dir.is_dir():
         raise UserError(f"{bin_dir} is not a folder: give --bin-dir a folder on everyone's PATH")
-    settings = Settings(runtime=str(runtime.shared_prefix()), **chosen)
+    settings = Settings(runtime=str(runtime.shared_prefix(runtime_dir)), **chosen)
     _create(hub, settings, bin_dir)
     say(
         f"hub ready at {hub.root}: service account {settings.service_user}, team group"

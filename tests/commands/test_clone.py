@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
-from tests.box import Box
+from tests.box import FIXTURES, Box
 
 
 def test_clone_puts_you_on_your_own_branch_with_plain_git_push(box: Box) -> None:
@@ -25,7 +27,7 @@ def test_non_members_and_unknown_ids_get_the_same_answer(box: Box) -> None:
         before = box.snapshot()
         done = box.run("carol", "git", "nbcollab", "clone", wanted)
         assert done.returncode == 1
-        assert box.snapshot() == before
+        assert box.changes(before) == {}
         answers.append(done.stderr.replace(wanted, "X"))
     assert answers[0] == answers[1] == answers[2]
     assert "no such collaboration: X" in answers[0]
@@ -51,4 +53,27 @@ def test_clone_into_an_existing_folder_is_refused(box: Box) -> None:
     before = box.snapshot()
     done = box.run("bob", "git", "nbcollab", "clone", cid, "taken")
     assert done.returncode == 1 and "already exists" in done.stderr
-    assert box.snapshot() == before
+    assert box.changes(before) == {}
+
+
+def _handshakes(box: Box) -> int:
+    return (box.base / "sshd" / "sshd.log").read_text().count("Accepted publickey for")
+
+
+def test_share_and_clone_each_open_one_ssh_connection(box: Box) -> None:
+    box.put("alice", FIXTURES / "notebooks" / "sales.ipynb", "clone-once.ipynb")
+    before = _handshakes(box)
+    assert box.run("alice", "git", "nbshare", box.user("bob"), "clone-once.ipynb").returncode == 0
+    after_share = _handshakes(box)
+    assert (
+        box.run(
+            "bob", "git", "nbcollab", "clone", f"{box.user('alice')},{box.user('bob')}:clone-once"
+        ).returncode
+        == 0
+    )
+    assert (after_share - before, _handshakes(box) - after_share) == (1, 1)
+    for short in ("alice", "bob"):
+        ps = ["ps", "-o", "stat=,comm=", "-u", box.user(short)]
+        running = subprocess.run(ps, capture_output=True, text=True).stdout.splitlines()
+        masters = [line for line in running if line.split()[1] == "ssh" and line[0] != "Z"]
+        assert masters == [], "the shared connection is closed when the command ends"

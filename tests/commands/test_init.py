@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import grp
+import json
 import pwd
 import subprocess
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -52,7 +54,7 @@ def test_init_twice_changes_nothing_and_says_so(
     assert _init(box, box.root, *_same(box)) == 0
     assert _init(box, box.root) == 0, "options left out mean: as before"
     assert "already set up; nothing changed" in capsys.readouterr().out
-    assert box.snapshot() == before
+    assert box.changes(before) == {}
 
 
 @pytest.mark.parametrize(
@@ -67,7 +69,7 @@ def test_init_again_with_other_options_is_refused(
     err = capsys.readouterr().err
     assert f"was set up with {option}" in err and "nothing changed" in err
     assert len(err.strip().splitlines()) == 1
-    assert box.snapshot() == before
+    assert box.changes(before) == {}
 
 
 @pytest.mark.parametrize(
@@ -108,3 +110,49 @@ def test_a_fresh_hub_and_its_accounts(box: Box, capsys: pytest.CaptureFixture[st
         subprocess.run(["userdel", service], check=False)
         subprocess.run(["groupdel", team], check=False)
         subprocess.run(["rm", "-rf", str(root)], check=False)
+
+
+def test_init_from_a_python_others_cannot_run_builds_a_runtime_for_everyone(
+    box: Box, tmp_path: Path
+) -> None:
+    """pytest's tmp_path is private to root, like a pyenv under /root: init must not link
+    teammates' commands to it, but build a venv they can run and install the package there."""
+    private = tmp_path / "venv"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", str(private)], check=True)
+    site = sysconfig.get_paths(vars={"base": str(private)})["purelib"]
+    Path(site, "installed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    root, runtime, bin_dir = box.base / "rt-hub", box.base / "rt", box.base / "rt-bin"
+    service, team = f"{box.prefix}svc3", f"{box.prefix}team3"
+    bin_dir.mkdir()
+    try:
+        done = subprocess.run(
+            [
+                str(private / "bin" / "python"),
+                "-m",
+                "git_nbcollab",
+                "init",
+                "--root",
+                str(root),
+                "--service-user",
+                service,
+                "--team-group",
+                team,
+                "--bin-dir",
+                str(bin_dir),
+                "--runtime",
+                str(runtime),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd="/",
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads((root / "hub.json").read_text())["runtime"] == str(runtime)
+        assert (bin_dir / "git-nbcollab").resolve().parent == (runtime / "bin").resolve()
+        probe = ["runuser", "-u", "nobody", "--", str(bin_dir / "git-nbcollab"), "-h"]
+        assert subprocess.run(probe, capture_output=True, cwd="/").returncode == 0
+    finally:
+        subprocess.run(["userdel", service], capture_output=True, check=False)
+        subprocess.run(["groupdel", team], capture_output=True, check=False)
+        subprocess.run(["rm", "-rf", str(root), str(runtime), str(bin_dir)], check=False)

@@ -189,7 +189,8 @@ class Box:
                 digest = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
                 state[str(path)] = f"{st.st_mode:o} {st.st_uid} {hash(digest)}"
         for account_file in ("/etc/passwd", "/etc/group", "/etc/shadow"):
-            state[account_file] = Path(account_file).read_text()
+            lines = Path(account_file).read_text().splitlines()
+            state[account_file] = "\n".join(line for line in lines if self.prefix in line)
         return state
 
     def changes(self, before: dict[str, str]) -> dict[str, tuple[str | None, str | None]]:

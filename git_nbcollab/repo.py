@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -60,6 +63,41 @@ def commit_file(
     builder.insert(filename, blob, pygit2.enums.FileMode.BLOB)
     who = pygit2.Signature(*author)
     return str(repo.create_commit(None, who, who, message, builder.write(), []))
+
+
+class Staging:
+    """A pygit2 view of a repo whose new objects wait in a quarantine folder until `keep`."""
+
+    def __init__(self, path: Path, quarantine: Path) -> None:
+        import pygit2
+
+        self.path, self.quarantine = path, quarantine
+        objects = str(path / "objects")
+        odb = pygit2.Odb()
+        odb.add_backend(pygit2.OdbBackendLoose(str(quarantine), 1, False), 3)
+        odb.add_backend(pygit2.OdbBackendPack(objects), 2)
+        odb.add_backend(pygit2.OdbBackendLoose(objects, 1, False), 1)
+        self.repo = pygit2.Repository(str(path))
+        self.repo.set_odb(odb)
+
+    def keep(self) -> None:
+        """Move the new objects into the repo, so refs may point at them."""
+        for folder in self.quarantine.iterdir():
+            target = self.path / "objects" / folder.name
+            target.mkdir(exist_ok=True)
+            for obj in folder.iterdir():
+                os.replace(obj, target / obj.name)
+
+
+@contextlib.contextmanager
+def staging(path: Path) -> Iterator[Staging]:
+    """Work on `path` with pygit2 without leaving objects behind unless `keep` is called: a
+    refused merge or publish leaves the repo exactly as it was."""
+    quarantine = Path(tempfile.mkdtemp(prefix="incoming-", dir=path / "objects"))
+    try:
+        yield Staging(path, quarantine)
+    finally:
+        shutil.rmtree(quarantine, ignore_errors=True)
 
 
 def update_refs(path: Path, updates: Sequence[RefUpdate], reason: str) -> None:

@@ -3,14 +3,13 @@
 A text merge of two notebooks can leave conflict markers inside the JSON, or splice cells
 wrongly while looking clean, so every `.ipynb` that both sides changed goes through the
 cell-aware merge, whatever git's text merge thought of it. Works on any repo (the hub's bare
-repos, a teammate's working copy); writes objects only, never refs or files.
+repos, a teammate's working copy); writes objects only (see `repo.staging`), never refs or files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from git_nbcollab import notebook
@@ -174,7 +173,7 @@ def _merge_two(
 
 
 def merge(
-    path: Path,
+    repo: pygit2.Repository,
     sides: Sequence[Side],
     *,
     author: tuple[str, str],
@@ -185,7 +184,6 @@ def merge(
     whose history holds every side, or the conflicts of the first pair that collided."""
     import pygit2
 
-    repo = pygit2.Repository(str(path))
     who = pygit2.Signature(*author)
     current = sides[0]
     for side in sides[1:]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from git_nbcollab import notebook
@@ -74,7 +75,7 @@ def test_notebooks_changed_on_both_sides_merge_cell_by_cell(tmp_path: Path, name
     repo, ours, theirs = fork(
         tmp_path, {"nb.ipynb": nb["base"]}, {"nb.ipynb": nb["ours"]}, {"nb.ipynb": nb["theirs"]}
     )
-    merged = merge(repo, [ours, theirs], author=AUTHOR)
+    merged = merge(pygit2.Repository(str(repo)), [ours, theirs], author=AUTHOR)
     assert merged.commit is not None, merged.conflicts
     expected = notebook.merge(nb["base"], nb["ours"], nb["theirs"], newer="theirs").notebook
     assert file_at(repo, merged.commit, "nb.ipynb") == expected
@@ -105,11 +106,11 @@ def test_the_same_cell_edited_twice_is_a_conflict_naming_both(tmp_path: Path) ->
     repo, ours, theirs = fork(
         tmp_path, {"nb.ipynb": nb["base"]}, {"nb.ipynb": nb["ours"]}, {"nb.ipynb": nb["theirs"]}
     )
-    merged = merge(repo, [ours, theirs], author=AUTHOR)
+    merged = merge(pygit2.Repository(str(repo)), [ours, theirs], author=AUTHOR)
     assert merged.commit is None
     assert merged.conflicts and all(c.startswith("nb.ipynb: cell ") for c in merged.conflicts)
     assert "alice" in merged.conflicts[0] and "bob" in merged.conflicts[0]
-    resolved = merge(repo, [ours, theirs], author=AUTHOR, resolve="theirs")
+    resolved = merge(pygit2.Repository(str(repo)), [ours, theirs], author=AUTHOR, resolve="theirs")
     assert resolved.commit is not None
 
 
@@ -117,7 +118,7 @@ def test_other_files_that_collide_are_refused(tmp_path: Path) -> None:
     repo, ours, theirs = fork(
         tmp_path, {"notes.txt": b"a\n"}, {"notes.txt": b"b\n"}, {"notes.txt": b"c\n"}
     )
-    merged = merge(repo, [ours, theirs], author=AUTHOR)
+    merged = merge(pygit2.Repository(str(repo)), [ours, theirs], author=AUTHOR)
     assert merged.commit is None
     assert merged.conflicts == (
         "notes.txt: changed by both alice and bob; not a notebook, so merge it with git",
@@ -129,24 +130,30 @@ def test_a_notebook_deleted_on_one_side_and_changed_on_the_other(tmp_path: Path)
     repo, ours, theirs = fork(
         tmp_path, {"nb.ipynb": nb["base"]}, {"nb.ipynb": None}, {"nb.ipynb": nb["theirs"]}
     )
-    assert merge(repo, [ours, theirs], author=AUTHOR).conflicts == (
+    assert merge(pygit2.Repository(str(repo)), [ours, theirs], author=AUTHOR).conflicts == (
         "nb.ipynb: deleted by alice but changed by bob",
     )
-    kept = merge(repo, [ours, theirs], author=AUTHOR, resolve="theirs")
+    kept = merge(pygit2.Repository(str(repo)), [ours, theirs], author=AUTHOR, resolve="theirs")
     assert kept.commit is not None and file_at(repo, kept.commit, "nb.ipynb") == nb["theirs"]
 
 
 def test_sides_already_merged_add_no_commit(tmp_path: Path) -> None:
     repo, ours, theirs = fork(tmp_path, {"a.txt": b"1\n"}, {"a.txt": b"2\n"}, {"b.txt": b"3\n"})
     assert (
-        merge(repo, [ours, Side("bob", git(repo, "rev-parse", "main~1"))], author=AUTHOR).commit
+        merge(
+            pygit2.Repository(str(repo)),
+            [ours, Side("bob", git(repo, "rev-parse", "main~1"))],
+            author=AUTHOR,
+        ).commit
         == ours.commit
     )
-    both = merge(repo, [ours, theirs], author=AUTHOR).commit
+    both = merge(pygit2.Repository(str(repo)), [ours, theirs], author=AUTHOR).commit
     assert both is not None
     assert (
         merge(
-            repo, [Side("x", git(repo, "rev-parse", "main~1")), Side("y", both)], author=AUTHOR
+            pygit2.Repository(str(repo)),
+            [Side("x", git(repo, "rev-parse", "main~1")), Side("y", both)],
+            author=AUTHOR,
         ).commit
         == both
     ), "fast-forward"
@@ -156,7 +163,9 @@ def test_three_authors_merge_in_order(tmp_path: Path) -> None:
     repo, ours, theirs = fork(tmp_path, {"a.txt": b"1\n"}, {"a.txt": b"2\n"}, {"b.txt": b"3\n"})
     git(repo, "checkout", "-q", "-b", "third", "main~1")
     third = commit(repo, {"c.txt": b"4\n"}, "third")
-    merged = merge(repo, [ours, theirs, Side("carol", third)], author=AUTHOR)
+    merged = merge(
+        pygit2.Repository(str(repo)), [ours, theirs, Side("carol", third)], author=AUTHOR
+    )
     assert merged.commit is not None
     listing = git(repo, "ls-tree", "--name-only", merged.commit).split()
     assert listing == ["a.txt", "b.txt", "c.txt"]

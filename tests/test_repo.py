@@ -1,0 +1,57 @@
+"""Hub repo helpers: object staging and all-or-nothing ref transactions, on real repos."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from git_nbcollab import repo
+from git_nbcollab.proc import ProcessError
+
+
+def _objects(path: Path) -> set[str]:
+    return {str(p.relative_to(path)) for p in (path / "objects").rglob("*")}
+
+
+@pytest.fixture
+def bare(tmp_path: Path) -> Path:
+    path = tmp_path / "hub.git"
+    repo.init_bare(path, "/usr/bin/python3")
+    return path
+
+
+def test_staged_objects_vanish_unless_kept(bare: Path) -> None:
+    before = _objects(bare)
+    with repo.staging(bare) as staged:
+        staged.repo.create_blob(b"thrown away")
+    assert _objects(bare) == before, "a refused operation leaves no object behind"
+    with repo.staging(bare) as staged:
+        kept = str(staged.repo.create_blob(b"kept"))
+        staged.keep()
+    assert repo.git(bare, "cat-file", "-p", kept) == "kept"
+
+
+def test_ref_updates_are_all_or_nothing(bare: Path) -> None:
+    a = repo.commit_file(bare, "a.ipynb", b"{}", author=("A", "a@x"), message="a")
+    repo.update_refs(bare, [repo.RefUpdate("refs/heads/u/a/main", a)], "test")
+    b = repo.commit_file(bare, "b.ipynb", b"{}", author=("A", "a@x"), message="b")
+    stale = [
+        repo.RefUpdate("refs/heads/u/b/main", b),
+        repo.RefUpdate("refs/heads/u/a/main", b, old=b),
+    ]
+    with pytest.raises(ProcessError):
+        repo.update_refs(bare, stale, "test")
+    assert repo.branches(bare) == ["u/a/main"], "the stale old value rejected the whole update"
+
+
+def test_new_repos_get_the_hub_hook_and_config(bare: Path) -> None:
+    hook = (bare / "hooks" / "pre-receive").read_text()
+    assert "/usr/bin/python3 -I -m git_nbcollab.hook pre-receive" in hook
+    config = subprocess.run(
+        ["git", "--git-dir", str(bare), "config", "receive.denyNonFastForwards"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert config.strip() == "true"

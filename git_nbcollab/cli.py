@@ -51,6 +51,52 @@ def nbshare(argv: Sequence[str] | None = None) -> int:
     return run_main("git nbshare", body)
 
 
+def _nbpublish_parser() -> Parser:
+    parser = Parser(
+        prog="git nbpublish",
+        description="Merge the authors' work into master (notebook-aware), name the notebook"
+        " NotebookName_FINAL.ipynb, tag it NotebookName:vX.Y.Z and write a read-only copy to"
+        " the published tree. The first publish is 1.0.0; without -version a publish bumps"
+        " MINOR.",
+        epilog="example: git nbpublish alice,bob:analysis -version HOTFIX -- analysis",
+    )
+    parser.add_argument("spec", nargs="?", help="the collaboration (default: this working copy's)")
+    parser.add_argument(
+        "name", metavar="NotebookName", help="publish NotebookName.ipynb of the collaboration"
+    )
+    parser.add_argument(
+        "-version",
+        "--bump",
+        dest="bump",
+        type=str.upper,
+        choices=("MAJOR", "MINOR", "HOTFIX"),
+        help="MAJOR: breaking change; MINOR: new work (the default); HOTFIX: fixes",
+    )
+    parser.add_argument("-m", "--message", default="", help="what this version is")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the version, the merge summary and the files; change nothing",
+    )
+    return parser
+
+
+def nbpublish(argv: Sequence[str] | None = None) -> int:
+    def body() -> int:
+        args = _nbpublish_parser().parse_args(argv)
+        from git_nbcollab.commands.publish import publish
+
+        return publish(
+            spec=args.spec,
+            name=args.name,
+            bump=args.bump,
+            message=args.message,
+            dry_run=args.dry_run,
+        )
+
+    return run_main("git nbpublish", body)
+
+
 def _add_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--root",
@@ -112,6 +158,49 @@ def _admin_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
         _add_root(parser)
 
 
+def _work_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
+    sync = commands.add_parser(
+        "sync",
+        help="commit your work, merge the others' cell by cell, push",
+        description="Commit your changes to your branch, fetch the others' branches, merge them"
+        " in cell by cell, and push. Stops before writing anything if edits collide.",
+    )
+    side = sync.add_mutually_exclusive_group()
+    for choice, what in (
+        ("ours", "your version"),
+        ("theirs", "their version"),
+        ("both", "both cells, yours first"),
+    ):
+        side.add_argument(
+            f"--{choice}",
+            dest="resolve",
+            action="store_const",
+            const=choice,
+            help=f"where the same cell was edited by both, keep {what}",
+        )
+    sync.add_argument(
+        "--outputs",
+        choices=("newer", "ours", "theirs"),
+        default="newer",
+        help="whose outputs win where both re-ran a cell (default: the newer)",
+    )
+    sync.add_argument("-m", "--message", default="", help="message for your own commit")
+    project = commands.add_parser("project", help="the collaboration's project metadata")
+    setter = project.add_subparsers(dest="project_action", required=True).add_parser(
+        "set", help="set title, task link or tags (copied into every published version)"
+    )
+    setter.add_argument("--spec", help="the collaboration (default: this working copy's)")
+    setter.add_argument("--title", help="the project's title")
+    setter.add_argument("--task", help="link to the task in the team's tracker")
+    setter.add_argument("--tags", help="comma-separated tags: sales,q3")
+    versions = commands.add_parser("versions", help="published versions, authors, messages")
+    versions.add_argument(
+        "which", nargs="?", help="a collaboration or a NotebookName (default: this working copy's)"
+    )
+    show = commands.add_parser("show", help="where a published version is")
+    show.add_argument("version", help="NotebookName:vX.Y.Z")
+
+
 def _nbcollab_parser() -> Parser:
     parser = Parser(
         prog="git nbcollab", description="Collaborate on notebooks through the team's hub."
@@ -121,6 +210,7 @@ def _nbcollab_parser() -> Parser:
     clone = commands.add_parser("clone", help="make a working copy of a collaboration")
     clone.add_argument("spec", help="collaboration id, or members and name: alice,bob:analysis")
     clone.add_argument("directory", nargs="?", type=Path, help="default: the collaboration name")
+    _work_parsers(commands)
     _admin_parsers(commands)
     return parser
 
@@ -134,6 +224,20 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
         from git_nbcollab.commands.clone import clone
 
         return lambda: clone(spec=args.spec, directory=args.directory)
+    if args.command == "sync":
+        from git_nbcollab.commands.sync import sync
+
+        return lambda: sync(resolve=args.resolve, outputs=args.outputs, message=args.message)
+    if args.command == "project":
+        from git_nbcollab.commands.project import project_set
+
+        return lambda: project_set(spec=args.spec, title=args.title, task=args.task, tags=args.tags)
+    if args.command in ("versions", "show"):
+        from git_nbcollab.commands import versions
+
+        if args.command == "show":
+            return lambda: versions.show(version=args.version)
+        return lambda: versions.versions(which=args.which)
     if args.command == "init":
         from git_nbcollab.commands.init import init
 
@@ -164,5 +268,6 @@ def nbcollab(argv: Sequence[str] | None = None) -> int:
 
 PARSERS: dict[str, Callable[[], Parser]] = {
     "git-nbshare": _nbshare_parser,
+    "git-nbpublish": _nbpublish_parser,
     "git-nbcollab": _nbcollab_parser,
 }

@@ -25,6 +25,14 @@ def git_config(key: str, cwd: str | None = None) -> str | None:
     return found.stdout.decode().strip() or None
 
 
+def author() -> tuple[str, str]:
+    """Who the user's commits say they are (their git config, else their login)."""
+    from getpass import getuser
+
+    name = git_config("user.name") or getuser()
+    return name, git_config("user.email") or f"{getuser()}@localhost"
+
+
 @dataclass(frozen=True)
 class Client:
     url: str  # ssh://service@host:port

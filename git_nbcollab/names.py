@@ -102,3 +102,37 @@ def notebook_file(text: str) -> str:
     if not text.endswith(".ipynb") or text.startswith(".") or any(c in text for c in "/\\\0\n"):
         raise UserError(f"{text!r} is not a notebook file name (a plain name ending in .ipynb)")
     return text
+
+
+PROJECT_REF = "refs/nbcollab/project"  # the collaboration's project metadata, written by the hub
+_VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+
+
+def final_file(name: str) -> str:
+    """The file a published notebook is called, on master and in the published tree."""
+    return f"{name}_FINAL.ipynb"
+
+
+def version_tag(name: str, version: str) -> str:
+    """`refs/tags/<name>/v<version>`: git forbids ':' in refs, so this stands for name:vX.Y.Z."""
+    return f"refs/tags/{name}/v{version}"
+
+
+def tag_version(ref: str, name: str) -> str | None:
+    """The version a tag ref of `name` carries, or None if it is not one."""
+    prefix = f"refs/tags/{name}/v"
+    version = ref.removeprefix(prefix)
+    return version if ref.startswith(prefix) and _VERSION.fullmatch(version) else None
+
+
+def shown(name: str, version: str) -> str:
+    """How a published version is written for people: `name:vX.Y.Z`."""
+    return f"{name}:v{version}"
+
+
+def parse_shown(text: str) -> tuple[str, str]:
+    """`name:vX.Y.Z` (as `shown` writes it) to (name, version)."""
+    name, _, version = text.rpartition(":v")
+    if not name or not _VERSION.fullmatch(version):
+        raise UserError(f"{text!r} is not a published version: write it as analysis:v1.2.0")
+    return notebook_name(name), version

@@ -2,23 +2,114 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from git_nbcollab import collabs, repo
+from git_nbcollab import collabs, published, repo
 from git_nbcollab.cli import Parser
 from git_nbcollab.collabs import Collab
 from git_nbcollab.errors import UserError
 from git_nbcollab.hub import Hub
-from git_nbcollab.names import User, notebook_file, notebook_name, parse_spec, users
+from git_nbcollab.names import (
+    User,
+    notebook_file,
+    notebook_name,
+    parse_shown,
+    parse_spec,
+    users,
+)
 
 MAX_NOTEBOOK = 512 * 1024 * 1024
+Handler = Callable[[Hub, User, argparse.Namespace], dict[str, Any]]
 
 
 def _described(hub: Hub, collab: Collab) -> dict[str, Any]:
     return {**collab.to_json(), "branches": repo.branches(hub.repo(collab.id), "refs/heads/u/")}
+
+
+def _list(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    return {"collabs": [_described(hub, c) for c in collabs.of_user(hub, caller)]}
+
+
+def _resolve(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    return {"collab": _described(hub, collabs.resolve(hub, caller, args.spec))}
+
+
+def _share(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    from git_nbcollab import service
+
+    data = sys.stdin.buffer.read(MAX_NOTEBOOK + 1)
+    if len(data) > MAX_NOTEBOOK:
+        raise UserError(f"{args.file} is over {MAX_NOTEBOOK >> 20} MB: share a smaller notebook")
+    collab = service.share(
+        hub,
+        caller,
+        others=args.others,
+        name=args.name,
+        filename=args.file,
+        data=data,
+        author=tuple(args.author),
+    )
+    return {"collab": _described(hub, collab)}
+
+
+def _add_members(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    from git_nbcollab import service
+
+    return {"collab": _described(hub, service.add_members(hub, caller, args.spec, args.others))}
+
+
+def _publish(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    from git_nbcollab import publish
+
+    return publish.publish(
+        hub,
+        caller,
+        args.spec,
+        name=args.name,
+        bump=args.bump,
+        message=args.message,
+        dry_run=args.dry_run,
+        author=tuple(args.author),
+    )
+
+
+def _project(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    from git_nbcollab import project
+
+    collab = collabs.resolve(hub, caller, args.spec)
+    changes = {"title": args.title, "task": args.task, "tags": args.tags}
+    return {
+        "project": project.write(hub.repo(collab.id), changes, tuple(args.author)),
+        "collab": collab.to_json(),
+    }
+
+
+def _versions(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    if args.name:
+        names = [notebook_name(args.name)]
+    else:
+        collab = collabs.resolve(hub, caller, args.spec)
+        names = published.names_of(hub, collab.id)
+    return {
+        "versions": [
+            published.metadata(hub, n, v) for n in names for v in published.versions(hub, n)
+        ]
+    }
+
+
+def _show(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    name, version = args.version
+    if version not in published.versions(hub, name):
+        raise UserError(f"{name}:v{version} is not published (see `git nbcollab versions {name}`)")
+    return {"version": published.metadata(hub, name, version)}
+
+
+def _author(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--author", nargs=2, metavar=("NAME", "EMAIL"), required=True)
 
 
 def _parser() -> Parser:
@@ -30,40 +121,44 @@ def _parser() -> Parser:
     share.add_argument("--with", dest="others", type=users, required=True)
     share.add_argument("--name", type=notebook_name, required=True)
     share.add_argument("--file", type=notebook_file, required=True)
-    share.add_argument("--author", nargs=2, metavar=("NAME", "EMAIL"), required=True)
+    _author(share)
     add = ops.add_parser("add-members")
     add.add_argument("spec", type=parse_spec)
     add.add_argument("others", type=users)
+    pub = ops.add_parser("publish")
+    pub.add_argument("spec", type=parse_spec)
+    pub.add_argument("name", type=notebook_name)
+    pub.add_argument("--bump", choices=("MAJOR", "MINOR", "HOTFIX"))
+    pub.add_argument("--message", default="")
+    pub.add_argument("--dry-run", action="store_true")
+    _author(pub)
+    proj = ops.add_parser("project")
+    proj.add_argument("spec", type=parse_spec)
+    for field in ("title", "task"):
+        proj.add_argument(f"--{field}")
+    proj.add_argument("--tags", type=lambda text: [t.strip() for t in text.split(",") if t.strip()])
+    _author(proj)
+    which = ops.add_parser("versions").add_mutually_exclusive_group(required=True)
+    which.add_argument("--spec", type=parse_spec)
+    which.add_argument("--name")
+    ops.add_parser("show").add_argument("version", type=parse_shown)
     return parser
 
 
-def dispatch(hub: Hub, caller: User, words: Sequence[str]) -> int:
-    from git_nbcollab import service
+HANDLERS: dict[str, Handler] = {
+    "list": _list,
+    "resolve": _resolve,
+    "share": _share,
+    "add-members": _add_members,
+    "publish": _publish,
+    "project": _project,
+    "versions": _versions,
+    "show": _show,
+}
 
+
+def dispatch(hub: Hub, caller: User, words: Sequence[str]) -> int:
     args = _parser().parse_args(words)
-    answer: dict[str, Any] = {"you": caller}
-    if args.op == "list":
-        answer["collabs"] = [_described(hub, c) for c in collabs.of_user(hub, caller)]
-    elif args.op == "resolve":
-        answer["collab"] = _described(hub, collabs.resolve(hub, caller, args.spec))
-    elif args.op == "share":
-        data = sys.stdin.buffer.read(MAX_NOTEBOOK + 1)
-        if len(data) > MAX_NOTEBOOK:
-            raise UserError(
-                f"{args.file} is over {MAX_NOTEBOOK >> 20} MB: share a smaller notebook"
-            )
-        collab = service.share(
-            hub,
-            caller,
-            others=args.others,
-            name=args.name,
-            filename=args.file,
-            data=data,
-            author=tuple(args.author),
-        )
-        answer["collab"] = _described(hub, collab)
-    else:
-        collab = service.add_members(hub, caller, args.spec, args.others)
-        answer["collab"] = _described(hub, collab)
+    answer = {"you": caller, **HANDLERS[args.op](hub, caller, args)}
     sys.stdout.write(json.dumps(answer))
     return 0

@@ -36,6 +36,15 @@ def git(repo: Path, *args: str, input: bytes | None = None) -> str:
     return proc.out("git", "--git-dir", str(repo), *args, input=input)
 
 
+def rev(repo: Path, ref: str) -> str | None:
+    """The object `ref` points at, or None if there is no such ref."""
+    return git(repo, "for-each-ref", "--format=%(objectname)", ref).strip() or None
+
+
+def git_bytes(repo: Path, *args: str) -> bytes:
+    return proc.run("git", "--git-dir", str(repo), *args).stdout
+
+
 def init_bare(path: Path, python: str) -> None:
     """A bare repo with the hub's config and hook shims (the shims run `python`)."""
     proc.run(

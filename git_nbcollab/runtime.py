@@ -19,7 +19,7 @@ from git_nbcollab import proc
 from git_nbcollab.errors import UserError
 
 SYSTEM_PYTHONS = (Path("/usr/bin/python3"), Path("/usr/local/bin/python3"))
-COMMANDS = ("git-nbshare", "git-nbcollab")
+COMMANDS = ("git-nbshare", "git-nbpublish", "git-nbcollab")
 
 
 def _runnable_by_all(path: Path) -> bool:

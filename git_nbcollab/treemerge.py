@@ -192,3 +192,14 @@ def merge(
             return merged
         current = Side(current.name, merged.commit)
     return Merged(current.commit)
+
+
+def report(conflicts: Sequence[str], *, stopped: str) -> str:
+    """The conflicts as a user reads them, with the ways out."""
+    lines = [f"{stopped}: these changes collide (nothing was changed)"]
+    lines += [f"  {c}" for c in conflicts]
+    lines.append(
+        "keep one side with `git nbcollab sync --ours` or `--theirs`, or both cells with"
+        " `--both`, in a working copy"
+    )
+    return "\n".join(lines)

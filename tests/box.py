@@ -279,3 +279,14 @@ class Box:
 
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def edit_cell(path: Path, index: int, source: str) -> None:
+    """Change one cell's source in a notebook file, as Jupyter would save it."""
+    from git_nbcollab import notebook
+
+    nb = notebook.read(path.read_bytes(), str(path))
+    nb.cells[index].source = source
+    owner = path.stat()
+    path.write_bytes(notebook.dumps(nb))
+    os.chown(path, owner.st_uid, owner.st_gid)

@@ -9,11 +9,16 @@ from git_nbcollab.names import (
     User,
     author_branch,
     branch_owner,
+    final_file,
     notebook_file,
     notebook_name,
+    parse_shown,
     parse_spec,
+    shown,
+    tag_version,
     user,
     users,
+    version_tag,
 )
 
 
@@ -103,3 +108,20 @@ def test_author_branches_round_trip() -> None:
 )
 def test_refs_that_are_no_ones_author_branch(ref: str) -> None:
     assert branch_owner(ref) is None
+
+
+def test_version_tags_round_trip() -> None:
+    ref = version_tag("Sales", "1.2.0")
+    assert ref == "refs/tags/Sales/v1.2.0"
+    assert tag_version(ref, "Sales") == "1.2.0"
+    assert tag_version("refs/tags/Sales/v1.2", "Sales") is None
+    assert tag_version("refs/tags/Sales2/v1.2.0", "Sales") is None
+    assert shown("Sales", "1.2.0") == "Sales:v1.2.0"
+    assert parse_shown("Sales:v1.2.0") == ("Sales", "1.2.0")
+    assert final_file("Sales") == "Sales_FINAL.ipynb"
+
+
+@pytest.mark.parametrize("text", ["Sales", "Sales:1.2.0", "Sales:v1.2", "../x:v1.0.0", ":v1.0.0"])
+def test_malformed_published_versions_are_refused(text: str) -> None:
+    with pytest.raises(UserError):
+        parse_shown(text)

@@ -10,13 +10,6 @@ from git_nbcollab.names import User
 from git_nbcollab.output import say
 
 
-def _author() -> tuple[str, str]:
-    from getpass import getuser
-
-    name = client.git_config("user.name") or getuser()
-    return name, client.git_config("user.email") or f"{getuser()}@localhost"
-
-
 def _read_notebook(path: Path) -> bytes:
     from git_nbcollab import notebook
 
@@ -51,7 +44,7 @@ def share(*, users: str, notebook: Path | None, name: str | None) -> int:
             "--file",
             filename,
             "--author",
-            *_author(),
+            *client.author(),
             input=data,
         )
         collab, you = answer["collab"], User(answer["you"])

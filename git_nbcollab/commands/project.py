@@ -1,0 +1,22 @@
+"""`git nbcollab project set`: a collaboration's title, task link and tags."""
+
+from __future__ import annotations
+
+from git_nbcollab import client
+from git_nbcollab.commands.publish import collab_or_here
+from git_nbcollab.errors import UserError
+from git_nbcollab.output import say
+
+
+def project_set(*, spec: str | None, title: str | None, task: str | None, tags: str | None) -> int:
+    if title is None and task is None and tags is None:
+        raise UserError("give --title, --task or --tags to set")
+    options = ["--author", *client.author()]
+    for flag, value in (("--title", title), ("--task", task), ("--tags", tags)):
+        if value is not None:
+            options += [flag, value]
+    answer = client.configured().call("project", str(collab_or_here(spec)), *options)
+    fields = answer["project"]
+    shown = (f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in sorted(fields.items()))
+    say(f"project of {answer['collab']['spec']}: {', '.join(shown)}")
+    return 0

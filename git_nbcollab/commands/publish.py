@@ -1,0 +1,49 @@
+"""`git nbpublish`: publish a collaboration's notebook as a versioned, read-only copy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from git_nbcollab import client, workcopy
+from git_nbcollab.errors import UserError
+from git_nbcollab.names import Spec, notebook_name, parse_spec
+from git_nbcollab.output import say
+from git_nbcollab.treemerge import report
+
+
+def collab_or_here(spec: str | None) -> Spec:
+    """The collaboration named, or the one of the working copy we are in."""
+    if spec:
+        return parse_spec(spec)
+    here = workcopy.current_collab()
+    if here is None:
+        raise UserError(
+            "name the collaboration (its id, or alice,bob:name), or run this inside a working copy"
+        )
+    return here
+
+
+def _show(answer: dict[str, Any], dry_run: bool) -> None:
+    for done in answer.get("repaired", ()):
+        say(f"completed the interrupted publish of {done}")
+    if "shown" not in answer:
+        return
+    verb = "would publish" if dry_run else "published"
+    tag = answer["tag"].removeprefix("refs/tags/")
+    say(f"{verb} {answer['shown']} from {answer['spec']} (tag {tag})")
+    for line in answer["summary"]:
+        say(f"  merged {line}")
+    say(f"  {'would write' if dry_run else 'wrote'} {answer['file']} and its metadata.json")
+
+
+def publish(*, spec: str | None, name: str, bump: str | None, message: str, dry_run: bool) -> int:
+    wanted = collab_or_here(spec)
+    name = notebook_name(name)
+    options = ["--message", message, "--author", *client.author()]
+    options += ["--bump", bump] if bump else []
+    options += ["--dry-run"] if dry_run else []
+    answer = client.configured().call("publish", str(wanted), name, *options)
+    if "conflicts" in answer:
+        raise UserError(report(answer["conflicts"], stopped=f"publishing {name} stopped"))
+    _show(answer, dry_run)
+    return 0

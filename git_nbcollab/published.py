@@ -1,0 +1,125 @@
+"""The published ("blessed") tree: `published/<Name>/vX.Y.Z/` and a `latest` link per name.
+
+Each version folder holds `<Name>_FINAL.ipynb` and `metadata.json`, read-only, readable by the
+team. A published copy is a pure function of its tag (the notebook at the tag's commit, the
+metadata in the tag's message), so a copy that a crash left unwritten can always be rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from git_nbcollab import repo
+from git_nbcollab.errors import UserError
+from git_nbcollab.hub import Hub
+from git_nbcollab.names import final_file, shown, tag_version, version_tag
+
+METADATA = "metadata.json"
+LATEST = "latest"
+INCOMING = ".incoming-"
+
+
+def folder(hub: Hub, name: str) -> Path:
+    return hub.published / name
+
+
+def versions(hub: Hub, name: str) -> list[str]:
+    """Published versions of `name`, oldest first."""
+    import semver
+
+    try:
+        found = [p.name[1:] for p in folder(hub, name).iterdir() if p.name.startswith("v")]
+    except FileNotFoundError:
+        return []
+    return sorted(found, key=semver.Version.parse)
+
+
+def metadata(hub: Hub, name: str, version: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((folder(hub, name) / f"v{version}" / METADATA).read_text())
+    return data
+
+
+def check_owner(hub: Hub, name: str, collab_id: str) -> None:
+    """A name is published from one collaboration only: the one that published it first."""
+    existing = versions(hub, name)
+    if existing and (owner := metadata(hub, name, existing[0])["collab"]) != collab_id:
+        raise UserError(
+            f"{name} is published from another collaboration ({owner}): choose another name"
+        )
+
+
+def tag_message(meta: dict[str, Any]) -> str:
+    return f"Publish {meta['shown']}\n\n{json.dumps(meta, indent=1, sort_keys=True)}\n"
+
+
+def _tag_metadata(path: Path, ref: str) -> dict[str, Any]:
+    body = repo.git(path, "cat-file", "tag", ref).split("\n\n", 2)[2]
+    data: dict[str, Any] = json.loads(body)
+    return data
+
+
+def _update_latest(hub: Hub, name: str) -> None:
+    link = folder(hub, name) / LATEST
+    tmp = link.with_name(f"{INCOMING}{LATEST}")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(f"v{versions(hub, name)[-1]}")
+    os.replace(tmp, link)
+
+
+def write_copy(hub: Hub, path: Path, name: str, version: str) -> bool:
+    """Write the published copy of a tagged version if it is missing; True if it was."""
+    target = folder(hub, name) / f"v{version}"
+    if target.exists():
+        return False
+    ref = version_tag(name, version)
+    meta = _tag_metadata(path, ref)
+    notebook = repo.git_bytes(path, "cat-file", "blob", f"{ref}^{{commit}}:{final_file(name)}")
+    folder(hub, name).mkdir(mode=0o2750, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=INCOMING, dir=folder(hub, name)))
+    try:
+        files = {final_file(name): notebook, METADATA: json.dumps(meta, indent=1).encode()}
+        for filename, data in files.items():
+            (staging / filename).write_bytes(data)
+            (staging / filename).chmod(0o440)
+        staging.chmod(0o2750)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _update_latest(hub, name)
+    return True
+
+
+def repair(hub: Hub, path: Path, name: str) -> list[str]:
+    """Finish what an interrupted publish left: clear half-written folders, write missing
+    copies of tagged versions. Returns the versions written."""
+    for stale in folder(hub, name).glob(f"{INCOMING}*"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink()
+    return [shown(name, v) for v in tagged(path, name) if write_copy(hub, path, name, v)]
+
+
+def tagged(path: Path, name: str) -> list[str]:
+    """The versions of `name` tagged in a collaboration's repo, oldest first."""
+    import semver
+
+    tags = repo.git(path, "for-each-ref", "--format=%(refname)", f"refs/tags/{name}/").split()
+    return sorted((v for ref in tags if (v := tag_version(ref, name))), key=semver.Version.parse)
+
+
+def names_of(hub: Hub, collab_id: str) -> list[str]:
+    """The notebook names a collaboration has published."""
+    return sorted(
+        p.name
+        for p in hub.published.iterdir()
+        if p.is_dir()
+        and (found := versions(hub, p.name))
+        and metadata(hub, p.name, found[0])["collab"] == collab_id
+    )

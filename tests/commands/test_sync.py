@@ -1,0 +1,78 @@
+"""git nbcollab sync between real teammates: cell-aware merges, refusals that change nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from git_nbcollab import notebook
+from tests.box import Box, edit_cell
+
+
+@pytest.fixture
+def pair(box: Box, request: pytest.FixtureRequest) -> tuple[Path, Path]:
+    """alice shares a notebook with bob; both have working copies. Returns (alice's, bob's)."""
+    name = f"sync-{request.node.name.split('[')[0][-20:].replace('_', '-')}"
+    cid = box.share("alice", ["bob"], f"{name}.ipynb")
+    assert box.run("bob", "git", "nbcollab", "clone", cid, name).returncode == 0
+    return (
+        box.home("alice") / "notebooks" / name / f"{name}.ipynb",
+        box.home("bob") / "notebooks" / name / f"{name}.ipynb",
+    )
+
+
+def sources(path: Path) -> list[str]:
+    return [c.source for c in notebook.read(path.read_bytes(), str(path)).cells]
+
+
+def test_edits_to_different_cells_meet_in_both_copies(box: Box, pair: tuple[Path, Path]) -> None:
+    alice_nb, bob_nb = pair
+    edit_cell(alice_nb, 0, "# Sales analysis, reviewed by alice")
+    edit_cell(bob_nb, 2, "print(min(sales), max(sales))")
+    for short, nb in (("alice", alice_nb), ("bob", bob_nb), ("alice", alice_nb)):
+        done = box.run(short, "git", "nbcollab", "sync", cwd=nb.parent)
+        assert done.returncode == 0, done.stderr
+    for nb in pair:
+        assert sources(nb)[0] == "# Sales analysis, reviewed by alice"
+        assert sources(nb)[2] == "print(min(sales), max(sales))"
+    status = box.run("bob", "git", "status", "--porcelain", cwd=bob_nb.parent).stdout
+    assert status == "", "the working copy is clean and matches the pushed branch"
+
+
+def test_the_same_cell_edited_twice_stops_sync_and_changes_nothing(
+    box: Box, pair: tuple[Path, Path]
+) -> None:
+    alice_nb, bob_nb = pair
+    edit_cell(alice_nb, 1, "statistics.median(sales)")
+    assert box.run("alice", "git", "nbcollab", "sync", cwd=alice_nb.parent).returncode == 0
+    edit_cell(bob_nb, 1, "statistics.fmean(sales)")
+    assert box.run("bob", "git", "fetch", "-q", cwd=bob_nb.parent).returncode == 0
+    before = box.snapshot()
+    done = box.run("bob", "git", "nbcollab", "sync", cwd=bob_nb.parent)
+    assert done.returncode == 1
+    assert "cell 1 ('import statistics')" in done.stderr
+    assert box.user("alice") in done.stderr and box.user("bob") in done.stderr
+    assert "--ours" in done.stderr and "--theirs" in done.stderr and "--both" in done.stderr
+    assert box.changes(before) == {}, "no commit, index, file or ref of bob's moved"
+
+    kept = box.run("bob", "git", "nbcollab", "sync", "--theirs", cwd=bob_nb.parent)
+    assert kept.returncode == 0, kept.stderr
+    assert sources(bob_nb)[1] == "statistics.median(sales)", "alice's (their) cell won"
+
+
+def test_both_keeps_both_cells(box: Box, pair: tuple[Path, Path]) -> None:
+    alice_nb, bob_nb = pair
+    edit_cell(alice_nb, 1, "statistics.median(sales)")
+    assert box.run("alice", "git", "nbcollab", "sync", cwd=alice_nb.parent).returncode == 0
+    edit_cell(bob_nb, 1, "statistics.fmean(sales)")
+    assert box.run("bob", "git", "nbcollab", "sync", "--both", cwd=bob_nb.parent).returncode == 0
+    assert sources(bob_nb)[1:3] == ["statistics.fmean(sales)", "statistics.median(sales)"]
+    ids = [c["id"] for c in json.loads(bob_nb.read_text())["cells"]]
+    assert len(ids) == len(set(ids)), "the second cell got a fresh id"
+
+
+def test_sync_outside_a_working_copy_is_refused(box: Box) -> None:
+    done = box.run("alice", "git", "nbcollab", "sync")
+    assert done.returncode == 1 and "not in a working copy" in done.stderr

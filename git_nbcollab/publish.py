@@ -222,4 +222,5 @@ def publish(
         repo.update_refs(path, updates, f"publish {plan['shown']} by {user}")
         _checkpoint("refs")
         published.write_copy(hub, path, name, plan["version"])
+        _checkpoint("published")
     return _answer(plan, commit=commit, repaired=repaired)

@@ -63,12 +63,16 @@ def _tag_metadata(path: Path, ref: str) -> dict[str, Any]:
     return data
 
 
-def _update_latest(hub: Hub, name: str) -> None:
-    link = folder(hub, name) / LATEST
+def _update_latest(hub: Hub, name: str) -> bool:
+    """Point `latest` at the newest version; True if it had to move."""
+    link, newest = folder(hub, name) / LATEST, f"v{versions(hub, name)[-1]}"
+    if link.is_symlink() and os.readlink(link) == newest:
+        return False
     tmp = link.with_name(f"{INCOMING}{LATEST}")
     tmp.unlink(missing_ok=True)
-    tmp.symlink_to(f"v{versions(hub, name)[-1]}")
+    tmp.symlink_to(newest)
     os.replace(tmp, link)
+    return True
 
 
 def write_copy(hub: Hub, path: Path, name: str, version: str) -> bool:
@@ -79,7 +83,9 @@ def write_copy(hub: Hub, path: Path, name: str, version: str) -> bool:
     ref = version_tag(name, version)
     meta = _tag_metadata(path, ref)
     notebook = repo.git_bytes(path, "cat-file", "blob", f"{ref}^{{commit}}:{final_file(name)}")
-    folder(hub, name).mkdir(mode=0o2750, exist_ok=True)
+    if not folder(hub, name).exists():
+        folder(hub, name).mkdir()
+        folder(hub, name).chmod(0o2750)  # the gate's umask is 077; the team reads this tree
     staging = Path(tempfile.mkdtemp(prefix=INCOMING, dir=folder(hub, name)))
     try:
         files = {final_file(name): notebook, METADATA: json.dumps(meta, indent=1).encode()}
@@ -97,13 +103,17 @@ def write_copy(hub: Hub, path: Path, name: str, version: str) -> bool:
 
 def repair(hub: Hub, path: Path, name: str) -> list[str]:
     """Finish what an interrupted publish left: clear half-written folders, write missing
-    copies of tagged versions. Returns the versions written."""
+    copies of tagged versions, point `latest` at the newest. Returns the versions finished."""
+    repo.clear_quarantines(path)
     for stale in folder(hub, name).glob(f"{INCOMING}*"):
         if stale.is_dir() and not stale.is_symlink():
             shutil.rmtree(stale)
         else:
             stale.unlink()
-    return [shown(name, v) for v in tagged(path, name) if write_copy(hub, path, name, v)]
+    done = [shown(name, v) for v in tagged(path, name) if write_copy(hub, path, name, v)]
+    if not done and versions(hub, name) and _update_latest(hub, name):
+        done.append(shown(name, versions(hub, name)[-1]))
+    return done
 
 
 def tagged(path: Path, name: str) -> list[str]:

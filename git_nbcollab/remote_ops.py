@@ -12,6 +12,7 @@ from git_nbcollab import collabs, published, repo
 from git_nbcollab.cli import Parser
 from git_nbcollab.collabs import Collab
 from git_nbcollab.errors import UserError
+from git_nbcollab.fsutil import locked
 from git_nbcollab.hub import Hub
 from git_nbcollab.names import (
     User,
@@ -80,12 +81,11 @@ def _publish(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]
 def _project(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
     from git_nbcollab import project
 
-    collab = collabs.resolve(hub, caller, args.spec)
-    changes = {"title": args.title, "task": args.task, "tags": args.tags}
-    return {
-        "project": project.write(hub.repo(collab.id), changes, tuple(args.author)),
-        "collab": collab.to_json(),
-    }
+    with locked(hub.collabs_lock):  # one writer at a time, as for publishing
+        collab = collabs.resolve(hub, caller, args.spec)
+        changes = {"title": args.title, "task": args.task, "tags": args.tags}
+        written = project.write(hub.repo(collab.id), changes, tuple(args.author))
+    return {"project": written, "collab": collab.to_json()}
 
 
 def _versions(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:

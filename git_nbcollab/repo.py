@@ -98,11 +98,20 @@ class Staging:
                 os.replace(obj, target / obj.name)
 
 
+QUARANTINE = "incoming-"
+
+
+def clear_quarantines(path: Path) -> None:
+    """Remove what staged work killed mid-way left (call with the repo's writers locked out)."""
+    for stale in (path / "objects").glob(f"{QUARANTINE}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def staging(path: Path) -> Iterator[Staging]:
     """Work on `path` with pygit2 without leaving objects behind unless `keep` is called: a
     refused merge or publish leaves the repo exactly as it was."""
-    quarantine = Path(tempfile.mkdtemp(prefix="incoming-", dir=path / "objects"))
+    quarantine = Path(tempfile.mkdtemp(prefix=QUARANTINE, dir=path / "objects"))
     try:
         yield Staging(path, quarantine)
     finally:

@@ -66,18 +66,12 @@ def _create(hub: Hub, settings: Settings, bin_dir: Path) -> None:
             proc.run("groupadd", team)
             undo.push(lambda: proc.run("groupdel", team))
         if not accounts.exists(svc):
-            proc.run(
-                "useradd",
-                "--system",
-                "--user-group",
-                "--home-dir",
-                str(hub.root),
-                "--no-create-home",
-                "--shell",
-                "/bin/sh",
-                svc,
-            )
+            home = ["--home-dir", str(hub.root), "--no-create-home", "--shell", "/bin/sh"]
+            proc.run("useradd", "--system", "--user-group", *home, svc)
             undo.push(lambda: proc.run("userdel", svc))
+        if not accounts.in_group(svc, team):  # so what it publishes can belong to the team
+            proc.run("usermod", "--append", "--groups", team, svc)
+            undo.push(lambda: proc.run("gpasswd", "--delete", svc, team))
         accounts.unlock_for_keys(svc)
         if not hub.root.exists():
             undo.push(lambda: shutil.rmtree(hub.root, ignore_errors=True))

@@ -1,0 +1,285 @@
+"""git nbpublish over the real gate: versions, the published tree, refusals, races, crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from git_nbcollab import notebook
+from tests.box import Box, edit_cell
+
+
+def _collab(box: Box, name: str) -> tuple[str, Path, Path]:
+    """alice shares NAME.ipynb with bob, bob clones: (id, alice's copy, bob's copy)."""
+    cid = box.share("alice", ["bob"], f"{name}.ipynb")
+    assert box.run("bob", "git", "nbcollab", "clone", cid).returncode == 0
+    return cid, box.home("alice") / "notebooks" / name, box.home("bob") / "notebooks" / name
+
+
+def _edit_and_sync(box: Box, short: str, copy: Path, cell: int, source: str) -> None:
+    """Catch up with the others, change one cell, sync again (the daily loop)."""
+    for step in ("catch up", "edit"):
+        if step == "edit":
+            edit_cell(copy / f"{copy.name}.ipynb", cell, source)
+        done = box.run(short, "git", "nbcollab", "sync", cwd=copy)
+        assert done.returncode == 0, done.stderr
+
+
+def _published(box: Box, name: str, version: str) -> Path:
+    return box.root / "published" / name / f"v{version}"
+
+
+def test_publish_hotfix_then_minor(box: Box) -> None:
+    cid, alice, bob = _collab(box, "pubflow")
+    _edit_and_sync(box, "alice", alice, 0, "# Sales, first version")
+    _edit_and_sync(box, "bob", bob, 2, "print(max(sales), 'max')")
+    spec = f"{box.user('alice')},{box.user('bob')}:pubflow"
+
+    first = box.run("alice", "git", "nbpublish", spec, "--", "pubflow")
+    assert first.returncode == 0, first.stderr
+    assert "published pubflow:v1.0.0" in first.stdout and "tag pubflow/v1.0.0" in first.stdout
+    copy = _published(box, "pubflow", "1.0.0") / "pubflow_FINAL.ipynb"
+    merged = notebook.read(copy.read_bytes(), "published copy")
+    assert [c.source for c in merged.cells][0::2] == [
+        "# Sales, first version",
+        "print(max(sales), 'max')",
+    ]
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o440
+    refs = box.refs(cid)
+    tag_type = subprocess.run(
+        [
+            "git",
+            "--git-dir",
+            str(box.root / "collabs" / f"{cid}.git"),
+            "cat-file",
+            "-t",
+            refs["refs/tags/pubflow/v1.0.0"],
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert tag_type == "tag", "versions are annotated tags (incremental bundles keep them)"
+    master = subprocess.run(
+        [
+            "git",
+            "--git-dir",
+            str(box.root / "collabs" / f"{cid}.git"),
+            "ls-tree",
+            "--name-only",
+            "master",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert master == ["pubflow_FINAL.ipynb"]
+
+    _edit_and_sync(box, "bob", bob, 1, "statistics.median(sales)")
+    hotfix = box.run("bob", "git", "nbpublish", "-version", "HOTFIX", "--", "pubflow", cwd=bob)
+    assert "published pubflow:v1.0.1" in hotfix.stdout, hotfix.stderr
+    _edit_and_sync(box, "alice", alice, 1, "statistics.fmean(sales)")
+    minor = box.run("alice", "git", "nbpublish", "-m", "fmean", "--", "pubflow", cwd=alice)
+    assert "published pubflow:v1.1.0" in minor.stdout, minor.stderr
+
+    assert os.readlink(box.root / "published" / "pubflow" / "latest") == "v1.1.0"
+    meta = json.loads((_published(box, "pubflow", "1.1.0") / "metadata.json").read_text())
+    assert meta["version"] == "1.1.0" and meta["message"] == "fmean"
+    assert meta["published_by"] == box.user("alice") and meta["collab"] == cid
+    assert sorted(meta["authors"]) == sorted([box.user("alice"), box.user("bob")])
+    assert meta["commit"] == box.refs(cid)["refs/heads/master"]
+
+    listing = box.run("carol", "git", "nbcollab", "versions", "pubflow").stdout
+    assert all(f"pubflow:v{v}" in listing for v in ("1.0.0", "1.0.1", "1.1.0"))
+    shown = box.run("carol", "git", "nbcollab", "show", "pubflow:v1.0.1").stdout
+    assert shown.splitlines()[0] == str(_published(box, "pubflow", "1.0.1") / "pubflow_FINAL.ipynb")
+    readable = box.run("carol", "cat", str(copy))
+    assert readable.returncode == 0, "the whole team reads the published tree"
+    refused = box.run("carol", "git", "nbpublish", spec, "--", "pubflow")
+    assert refused.returncode == 1 and "no such collaboration" in refused.stderr
+
+
+BAD = {
+    "unknown keyword": (["-version", "BIG", "--", "pubbad"], "invalid choice"),
+    "not in the collaboration": (["--", "elsewhere"], "no elsewhere.ipynb in"),
+    "escapes the tree": (["--", "../x"], "not a usable notebook name"),
+    "absolute": (["--", "/srv/x"], "not a usable notebook name"),
+    "colon": (["--", "pub:bad"], "not a usable notebook name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_publishes_change_nothing(box: Box, case: str) -> None:
+    if not (box.home("alice") / "notebooks" / "pubbad").exists():
+        _collab(box, "pubbad")
+    args, why = BAD[case]
+    before = box.snapshot()
+    done = box.run(
+        "alice", "git", "nbpublish", *args, cwd=box.home("alice") / "notebooks" / "pubbad"
+    )
+    assert done.returncode in (1, 2) and why in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert box.changes(before) == {}
+
+
+def test_dry_run_and_nothing_new(box: Box) -> None:
+    _, alice, _ = _collab(box, "pubdry")
+    before = box.snapshot()
+    dry = box.run("alice", "git", "nbpublish", "--dry-run", "--", "pubdry", cwd=alice)
+    assert "would publish pubdry:v1.0.0" in dry.stdout and "would write" in dry.stdout
+    assert box.changes(before) == {}, "a dry run writes nothing"
+    assert box.run("alice", "git", "nbpublish", "--", "pubdry", cwd=alice).returncode == 0
+    before = box.snapshot()
+    again = box.run("alice", "git", "nbpublish", "--", "pubdry", cwd=alice)
+    assert again.returncode == 1 and "nothing new to publish since pubdry:v1.0.0" in again.stderr
+    assert box.changes(before) == {}
+
+
+def test_conflicting_authors_refuse_the_publish_cell_by_cell(box: Box) -> None:
+    _, alice, bob = _collab(box, "pubclash")
+    edit_cell(alice / "pubclash.ipynb", 1, "statistics.median(sales)")
+    edit_cell(bob / "pubclash.ipynb", 1, "statistics.fmean(sales)")
+    for short, copy in (("alice", alice), ("bob", bob)):
+        pushed = box.run(short, "sh", "-c", "git commit -qam edit && git push -q", cwd=copy)
+        assert pushed.returncode == 0, pushed.stderr
+    before = box.snapshot()
+    done = box.run("alice", "git", "nbpublish", "--", "pubclash", cwd=alice)
+    assert done.returncode == 1
+    assert "pubclash.ipynb: cell 1 ('import statistics')" in done.stderr
+    assert box.changes(before) == {}, "no commit, tag or published file"
+
+
+def test_project_metadata_is_copied_into_each_version(box: Box) -> None:
+    _, alice, _ = _collab(box, "pubproj")
+    done = box.run(
+        "alice",
+        "git",
+        "nbcollab",
+        "project",
+        "set",
+        "--title",
+        "Q3 sales",
+        "--task",
+        "https://tracker.example.org/T-12",
+        "--tags",
+        "sales,q3",
+        cwd=alice,
+    )
+    assert done.returncode == 0, done.stderr
+    bad = box.run("alice", "git", "nbcollab", "project", "set", "--task", "T-12", cwd=alice)
+    assert bad.returncode == 1 and "not a link" in bad.stderr
+    assert box.run("alice", "git", "nbpublish", "--", "pubproj", cwd=alice).returncode == 0
+    meta = json.loads((_published(box, "pubproj", "1.0.0") / "metadata.json").read_text())
+    assert meta["project"] == {
+        "title": "Q3 sales",
+        "task": "https://tracker.example.org/T-12",
+        "tags": ["sales", "q3"],
+    }
+    shown = box.run("bob", "git", "nbcollab", "show", "pubproj:v1.0.0").stdout
+    assert "task: https://tracker.example.org/T-12" in shown
+
+
+def test_publishes_at_once_get_distinct_consecutive_versions(box: Box) -> None:
+    cid = box.share("alice", ["bob", "carol"], "pubrace.ipynb")
+    for short in ("bob", "carol"):
+        assert box.run(short, "git", "nbcollab", "clone", cid).returncode == 0
+    script = (
+        "echo {who} > notes-{who}.txt && git add . && git commit -qm {who} && git push -q"
+        " && git nbpublish -- pubrace"
+    )
+    racers = {}
+    for short in ("alice", "bob", "carol"):
+        cmd = [
+            "runuser",
+            "-u",
+            box.user(short),
+            "--",
+            "env",
+            "-i",
+            f"HOME={box.home(short)}",
+            f"PATH={box.bin_dir}:/usr/bin:/bin",
+            "sh",
+            "-c",
+            script.format(who=short),
+        ]
+        racers[short] = subprocess.Popen(
+            cmd,
+            cwd=box.home(short) / "notebooks" / "pubrace",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    results = {short: (p.wait(120), *p.communicate()) for short, p in racers.items()}
+    won = sorted(
+        out.split("published pubrace:v")[1].split()[0]
+        for code, out, _ in results.values()
+        if code == 0
+    )
+    assert won == ["1.0.0", "1.1.0", "1.2.0"][: len(won)] and won, results
+    for code, _, err in results.values():
+        assert code == 0 or "nothing new to publish" in err, err
+    collab = box.root / "collabs" / f"{cid}.git"
+    master = subprocess.run(
+        ["git", "--git-dir", str(collab), "ls-tree", "--name-only", "master"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert {"notes-alice.txt", "notes-bob.txt", "notes-carol.txt"} <= set(master)
+    tags = [r for r in box.refs(cid) if r.startswith("refs/tags/pubrace/")]
+    assert len(tags) == len(won) == len(list((box.root / "published" / "pubrace").glob("v*")))
+
+
+def _publish_as_gate(box: Box, cid: str, name: str, stop_at: str) -> int:
+    """What sshd runs for alice's `git nbpublish`, with the publish told to die at a stage."""
+    settings = json.loads((box.root / "hub.json").read_text())
+    request = f"nbcollab publish {cid} {name} --message '' --author alice alice@example.invalid"
+    env = [
+        f"HOME={box.root}",
+        "PATH=/usr/bin:/bin",
+        f"SSH_ORIGINAL_COMMAND={request}",
+        f"NBCOLLAB_TEST_STOP_AT={stop_at}",
+    ]
+    gate = [
+        f"{settings['runtime']}/bin/python",
+        "-I",
+        "-m",
+        "git_nbcollab.gate",
+        str(box.root),
+        box.user("alice"),
+    ]
+    return subprocess.run(
+        ["runuser", "-u", box.service, "--", "env", "-i", *env, *gate], capture_output=True, cwd="/"
+    ).returncode
+
+
+@pytest.mark.parametrize("stage", ["merged", "objects", "refs", "published"])
+def test_a_publish_killed_at_any_stage_leaves_a_consistent_hub(box: Box, stage: str) -> None:
+    name = f"pubkill{stage}"
+    cid, alice, _ = _collab(box, name)
+    assert _publish_as_gate(box, cid, name, stop_at=stage) == 137, "it died where told"
+    tags = {r for r in box.refs(cid) if r.startswith(f"refs/tags/{name}/")}
+    copies = {p.name for p in (box.root / "published" / name).glob("v*")}
+    assert len(copies) <= len(tags), "never a published copy without its tag"
+    assert bool(tags) == ("refs/heads/master" in box.refs(cid)), "master and tag move together"
+
+    again = box.run("alice", "git", "nbpublish", "--", name, cwd=alice)
+    if tags and copies:
+        assert again.returncode in (0, 1), again.stderr  # done, or only `latest` left to point
+    else:
+        assert again.returncode == 0, again.stderr
+        assert "pubkill" in again.stdout and "1.0.0" in again.stdout
+    assert {r for r in box.refs(cid) if r.startswith(f"refs/tags/{name}/")} == {
+        f"refs/tags/{name}/v1.0.0"
+    }, "one version, whatever the stage"
+    assert os.readlink(box.root / "published" / name / "latest") == "v1.0.0"
+    repo_objects = box.root / "collabs" / f"{cid}.git" / "objects"
+    assert not list(repo_objects.glob("incoming-*")), "no staging left behind"
+    fsck = subprocess.run(
+        ["git", "--git-dir", str(repo_objects.parent), "fsck", "--strict"],
+        capture_output=True,
+        text=True,
+    )
+    assert fsck.returncode == 0, fsck.stderr

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from git_nbcollab import proc
+from git_nbcollab import proc, treemerge
 from git_nbcollab.names import ZERO
 
 HOOKS = ("pre-receive",)
@@ -52,6 +52,7 @@ def init_bare(path: Path, python: str) -> None:
     )
     for key, value in REPO_CONFIG.items():
         git(path, "config", key, value)
+    treemerge.leave_notebooks_to_us(path)
     (path / "hooks").mkdir(mode=0o700)
     for name in HOOKS:
         shim = resources.files("git_nbcollab").joinpath("hooks", name).read_text()

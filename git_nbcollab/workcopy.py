@@ -6,7 +6,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from git_nbcollab import proc
+from git_nbcollab import proc, treemerge
 from git_nbcollab.client import ID_KEY, Client, git_config
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import CollabId, User, author_branch, collab_id
@@ -29,6 +29,7 @@ def create(client: Client, collab: dict[str, Any], you: User, directory: Path) -
     }
     for key, value in settings.items():
         proc.run("git", "config", key, value, cwd=str(directory))
+    treemerge.leave_notebooks_to_us(directory / ".git")
 
 
 def current_collab() -> CollabId | None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.box import FIXTURES, Box
+from tests.box import FIXTURES, Box, edit_cell
 
 ADD_CELL = """
 import json
@@ -44,6 +43,7 @@ def demo(box: Box) -> None:
     step(box, "bob", "git", "nbcollab", "clone", f"{alice},{bob}:analysis")
     copy = box.home("bob") / "notebooks" / "analysis"
     step(box, "bob", "python3", "-c", ADD_CELL, cwd=copy, shown="(adds a markdown cell)")
+    step(box, "bob", "git", "status", "--short", cwd=copy)
     step(box, "bob", "git", "commit", "-qam", "A note on Q3", cwd=copy)
     step(box, "bob", "git", "push", cwd=copy)
     mine = box.home("alice") / "notebooks" / "analysis"
@@ -52,8 +52,21 @@ def demo(box: Box) -> None:
     step(box, "bob", "git", "push", "origin", f"HEAD:u/{alice}/main", cwd=copy, expect=1)
     step(box, "carol", "git", "nbcollab", "clone", f"{alice},{bob}:analysis", expect=1)
     step(box, "carol", "ls", str(box.root / "collabs"), expect=2)
-    last = json.loads((copy / "analysis.ipynb").read_text())["cells"][-1]["source"]
-    print(f"\ndone: bob's cell ({last!r}) is on the hub; carol saw nothing.")
+    print("\n(alice edits the first cell, as she would in Jupyter)")
+    edit_cell(mine / "analysis.ipynb", 0, "# Sales analysis\nReviewed by alice.")
+    step(box, "alice", "git", "nbcollab", "sync", cwd=mine)
+    step(box, "alice", "git", "nbpublish", "-m", "Q3 numbers", "--", "analysis", cwd=mine)
+    step(box, "bob", "git", "nbcollab", "sync", cwd=copy)
+    print("\n(bob edits the third cell)")
+    edit_cell(copy / "analysis.ipynb", 2, "print(max(sales), min(sales))")
+    step(box, "bob", "git", "nbcollab", "sync", cwd=copy)
+    step(box, "bob", "git", "nbpublish", "-version", "HOTFIX", "--", "analysis", cwd=copy)
+    step(box, "carol", "git", "nbcollab", "versions", "analysis")
+    step(box, "carol", "ls", "-l", "shared/analysis/latest/")
+    print(
+        "\ndone: bob's cell reached alice through the hub; carol saw nothing of the work, and"
+        " reads the published versions."
+    )
 
 
 def main() -> None:

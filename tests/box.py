@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from git_nbcollab.cli import nbcollab
+from git_nbcollab.client import Client
 
 SSHD = Path("/usr/sbin/sshd")
 TEAM = ("alice", "bob", "carol")
@@ -85,6 +86,25 @@ class Box:
     def home(self, short: str) -> Path:
         return Path("/home") / self.user(short)
 
+    def init_options(self) -> list[str]:
+        """The options this box's hub was set up with."""
+        return [
+            "--service-user",
+            self.service,
+            "--team-group",
+            self.team,
+            "--ssh",
+            f"127.0.0.1:{self.port}",
+        ]
+
+    def hub_git(self, cid: str, *args: str) -> str:
+        """git in a collaboration's bare repo on the hub, as root; returns stdout."""
+        repo = self.root / "collabs" / f"{cid}.git"
+        done = subprocess.run(
+            ["git", "--git-dir", str(repo), *args], capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
     def admin(self, *args: str) -> int:
         """`git nbcollab ARGS --root HUB`, in this process, as root."""
         return nbcollab([*args, "--root", str(self.root)])
@@ -124,19 +144,7 @@ class Box:
     def ssh(self, short: str) -> list[str]:
         """ssh as a teammate with their box key, the way git and the tool use it."""
         key = self.home(short) / ".ssh" / "nbcollab_ed25519"
-        return [
-            "ssh",
-            "-i",
-            str(key),
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "StrictHostKeyChecking=accept-new",
-            "-o",
-            "LogLevel=ERROR",
-        ]
+        return Client(self.url(""), str(key)).ssh_args(shared=False)
 
     def git(
         self, short: str, *args: str, cwd: Path | None = None
@@ -163,18 +171,7 @@ class Box:
 
     def refs(self, cid: str) -> dict[str, str]:
         """Every ref of a collaboration on the hub, read as root."""
-        listing = subprocess.run(
-            [
-                "git",
-                "--git-dir",
-                str(self.root / "collabs" / f"{cid}.git"),
-                "for-each-ref",
-                "--format=%(refname) %(objectname)",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        listing = self.hub_git(cid, "for-each-ref", "--format=%(refname) %(objectname)")
         return dict(line.split() for line in listing.splitlines())
 
     def snapshot(self) -> dict[str, str]:
@@ -250,24 +247,7 @@ class Box:
         box = cls(base=base, prefix=f"nbt{secrets.token_hex(2)}")
         try:
             box.bin_dir.mkdir(mode=0o755)
-            assert (
-                nbcollab(
-                    [
-                        "init",
-                        "--root",
-                        str(box.root),
-                        "--service-user",
-                        box.service,
-                        "--team-group",
-                        box.team,
-                        "--ssh",
-                        f"127.0.0.1:{box.port}",
-                        "--bin-dir",
-                        str(box.bin_dir),
-                    ]
-                )
-                == 0
-            )
+            assert box.admin("init", *box.init_options(), "--bin-dir", str(box.bin_dir)) == 0
             box._start_sshd()
             for short in TEAM:
                 assert box.admin("user", "add", box.user(short)) == 0

@@ -19,17 +19,6 @@ def _init(box: Box, root: Path, *extra: str) -> int:
     return nbcollab(["init", "--root", str(root), "--bin-dir", str(box.bin_dir), *extra])
 
 
-def _same(box: Box) -> list[str]:
-    return [
-        "--service-user",
-        box.service,
-        "--team-group",
-        box.team,
-        "--ssh",
-        f"127.0.0.1:{box.port}",
-    ]
-
-
 def test_init_builds_the_hub_tree_with_the_right_owners_and_modes(box: Box) -> None:
     expected = {
         "": (0o750, box.team),
@@ -51,7 +40,7 @@ def test_init_twice_changes_nothing_and_says_so(
     box: Box, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = box.snapshot()
-    assert _init(box, box.root, *_same(box)) == 0
+    assert _init(box, box.root, *box.init_options()) == 0
     assert _init(box, box.root) == 0, "options left out mean: as before"
     assert "already set up; nothing changed" in capsys.readouterr().out
     assert box.changes(before) == {}

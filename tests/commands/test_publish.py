@@ -51,31 +51,9 @@ def test_publish_hotfix_then_minor(box: Box) -> None:
     ]
     assert stat.S_IMODE(copy.stat().st_mode) == 0o440
     refs = box.refs(cid)
-    tag_type = subprocess.run(
-        [
-            "git",
-            "--git-dir",
-            str(box.root / "collabs" / f"{cid}.git"),
-            "cat-file",
-            "-t",
-            refs["refs/tags/pubflow/v1.0.0"],
-        ],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    tag_type = box.hub_git(cid, "cat-file", "-t", refs["refs/tags/pubflow/v1.0.0"]).strip()
     assert tag_type == "tag", "versions are annotated tags (incremental bundles keep them)"
-    master = subprocess.run(
-        [
-            "git",
-            "--git-dir",
-            str(box.root / "collabs" / f"{cid}.git"),
-            "ls-tree",
-            "--name-only",
-            "master",
-        ],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    master = box.hub_git(cid, "ls-tree", "--name-only", "master").split()
     assert master == ["pubflow_FINAL.ipynb"]
 
     _edit_and_sync(box, "bob", bob, 1, "statistics.median(sales)")
@@ -221,12 +199,7 @@ def test_publishes_at_once_get_distinct_consecutive_versions(box: Box) -> None:
     assert won == ["1.0.0", "1.1.0", "1.2.0"][: len(won)] and won, results
     for code, _, err in results.values():
         assert code == 0 or "nothing new to publish" in err, err
-    collab = box.root / "collabs" / f"{cid}.git"
-    master = subprocess.run(
-        ["git", "--git-dir", str(collab), "ls-tree", "--name-only", "master"],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    master = box.hub_git(cid, "ls-tree", "--name-only", "master").split()
     assert {"notes-alice.txt", "notes-bob.txt", "notes-carol.txt"} <= set(master)
     tags = [r for r in box.refs(cid) if r.startswith("refs/tags/pubrace/")]
     assert len(tags) == len(won) == len(list((box.root / "published" / "pubrace").glob("v*")))
@@ -277,9 +250,4 @@ def test_a_publish_killed_at_any_stage_leaves_a_consistent_hub(box: Box, stage: 
     assert os.readlink(box.root / "published" / name / "latest") == "v1.0.0"
     repo_objects = box.root / "collabs" / f"{cid}.git" / "objects"
     assert not list(repo_objects.glob("incoming-*")), "no staging left behind"
-    fsck = subprocess.run(
-        ["git", "--git-dir", str(repo_objects.parent), "fsck", "--strict"],
-        capture_output=True,
-        text=True,
-    )
-    assert fsck.returncode == 0, fsck.stderr
+    box.hub_git(cid, "fsck", "--strict")  # raises if the repo is damaged

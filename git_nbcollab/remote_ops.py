@@ -108,8 +108,17 @@ def _show(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
     return {"version": published.metadata(hub, name, version)}
 
 
+def _signature_part(text: str) -> str:
+    if not text or any(c in text for c in "<>\n\0"):
+        raise UserError("your git user.name and user.email must be set, without <, > or newlines")
+    return text
+
+
 def _author(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--author", nargs=2, metavar=("NAME", "EMAIL"), required=True)
+    """Who the client says wrote the commits: their git identity, checked before git sees it."""
+    parser.add_argument(
+        "--author", nargs=2, metavar=("NAME", "EMAIL"), required=True, type=_signature_part
+    )
 
 
 def _parser() -> Parser:

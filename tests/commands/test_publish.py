@@ -251,3 +251,15 @@ def test_a_publish_killed_at_any_stage_leaves_a_consistent_hub(box: Box, stage: 
     repo_objects = box.root / "collabs" / f"{cid}.git" / "objects"
     assert not list(repo_objects.glob("incoming-*")), "no staging left behind"
     box.hub_git(cid, "fsck", "--strict")  # raises if the repo is damaged
+
+
+def test_a_notebook_broken_by_a_plain_push_is_refused(box: Box) -> None:
+    _, alice, bob = _collab(box, "pubbroken")
+    (bob / "pubbroken.ipynb").write_text('{"cells": [')
+    pushed = box.run("bob", "sh", "-c", "git commit -qam broken && git push -q", cwd=bob)
+    assert pushed.returncode == 0, "the hub takes any push to bob's own branch"
+    before = box.snapshot()
+    done = box.run("alice", "git", "nbpublish", "--", "pubbroken", cwd=alice)
+    assert done.returncode == 1 and "is not a valid notebook" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert box.changes(before) == {}

@@ -143,7 +143,7 @@ def _newer(
     if outputs != "newer":
         return outputs
     ours, theirs = (repo.revparse_single(s.commit).peel(pygit2.Commit).commit_time for s in sides)
-    return "ours" if ours > theirs else "theirs"
+    return "ours" if ours >= theirs else "theirs"  # a tie: the one merging ran it last
 
 
 def _merge_two(

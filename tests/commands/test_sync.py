@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,27 @@ def test_both_keeps_both_cells(box: Box, pair: tuple[Path, Path]) -> None:
 def test_sync_outside_a_working_copy_is_refused(box: Box) -> None:
     done = box.run("alice", "git", "nbcollab", "sync")
     assert done.returncode == 1 and "not in a working copy" in done.stderr
+
+
+def _rerun(path: Path, index: int, text: str, count: int) -> None:
+    """Change only a cell's outputs and execution count, as re-running it would."""
+    nb = notebook.read(path.read_bytes(), str(path))
+    cell = nb.cells[index]
+    cell.execution_count = count
+    cell.outputs = [{"output_type": "stream", "name": "stdout", "text": text}]
+    owner = path.stat()
+    path.write_bytes(notebook.dumps(nb))
+    os.chown(path, owner.st_uid, owner.st_gid)
+
+
+def test_outputs_never_conflict_the_newer_run_wins(box: Box, pair: tuple[Path, Path]) -> None:
+    alice_nb, bob_nb = pair
+    _rerun(alice_nb, 2, "143 (alice's run)\n", 7)
+    assert box.run("alice", "git", "nbcollab", "sync", cwd=alice_nb.parent).returncode == 0
+    _rerun(bob_nb, 2, "143 (bob's run)\n", 9)
+    done = box.run("bob", "git", "nbcollab", "sync", cwd=bob_nb.parent)
+    assert done.returncode == 0, done.stderr
+    assert box.run("alice", "git", "nbcollab", "sync", cwd=alice_nb.parent).returncode == 0
+    for nb in pair:
+        cell = notebook.read(nb.read_bytes(), str(nb)).cells[2]
+        assert (cell.execution_count, cell.outputs[0]["text"]) == (9, "143 (bob's run)\n")

@@ -30,12 +30,30 @@ def pre_receive(user: str | None, lines: Iterable[str]) -> int:
     return 1 if refused else 0
 
 
+def post_receive(repo: str, lines: Iterable[str]) -> int:
+    """Queue a backup of this collaboration; the uploader runs detached (no waiting here)."""
+    from pathlib import Path
+
+    from git_nbcollab import backup
+    from git_nbcollab.hub import Hub
+
+    for _ in lines:  # git writes the updated refs to us; read them all
+        pass
+    path = Path(repo).resolve()
+    backup.queue(Hub(path.parent.parent), path.name.removesuffix(".git"))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args != ["pre-receive"]:
-        print(f"usage: python -m git_nbcollab.hook pre-receive (got {args})", file=sys.stderr)
-        return 2
-    return pre_receive(os.environ.get(IDENTITY), sys.stdin)
+    if args == ["pre-receive"]:
+        return pre_receive(os.environ.get(IDENTITY), sys.stdin)
+    if args == ["post-receive"]:
+        return post_receive(os.environ.get("GIT_DIR", "."), sys.stdin)
+    print(
+        f"usage: python -m git_nbcollab.hook pre-receive|post-receive (got {args})", file=sys.stderr
+    )
+    return 2
 
 
 if __name__ == "__main__":

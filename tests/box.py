@@ -4,6 +4,7 @@ teammates that are real unix users, and a private sshd on 127.0.0.1 at a free po
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import shutil
@@ -163,11 +164,15 @@ class Box:
 
     def refs(self, cid: str) -> dict[str, str]:
         """Every ref of a collaboration on the hub, read as root."""
+        return self.refs_at(self.root / "collabs" / f"{cid}.git")
+
+    @staticmethod
+    def refs_at(git_dir: Path) -> dict[str, str]:
         listing = subprocess.run(
             [
                 "git",
                 "--git-dir",
-                str(self.root / "collabs" / f"{cid}.git"),
+                str(git_dir),
                 "for-each-ref",
                 "--format=%(refname) %(objectname)",
             ],
@@ -177,8 +182,31 @@ class Box:
         ).stdout
         return dict(line.split() for line in listing.splitlines())
 
+    def backups_idle(self, timeout: float = 60) -> None:
+        """Wait until the detached uploader has bundled and sent everything (it changes the
+        spool on its own time; a snapshot must not race it)."""
+        spool = self.root / "spool"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = [
+                p
+                for d in ("pending", "queue")
+                if (spool / d).is_dir()
+                for p in (spool / d).iterdir()
+            ]
+            if not busy:
+                with open(spool / ".uploader.lock", "a") as lock:
+                    try:
+                        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        return
+                    except BlockingIOError:
+                        pass
+            time.sleep(0.05)
+        raise AssertionError(f"backups still busy after {timeout}s: {busy}")
+
     def snapshot(self) -> dict[str, str]:
         """Everything on disk that the tool may change: the hub tree, homes, accounts."""
+        self.backups_idle()
         state = {}
         tops = [self.root, self.bin_dir, *(self.home(s) for s in TEAM)]
         for top in tops:
@@ -218,13 +246,14 @@ class Box:
         if self.sshd:
             self.sshd.terminate()
             self.sshd.wait(10)
-        for short in TEAM:
+        for who in (*(self.user(s) for s in TEAM), self.service):
             pids = subprocess.run(
-                ["pgrep", "-u", self.user(short)], capture_output=True, text=True
+                ["pgrep", "-u", who], capture_output=True, text=True
             ).stdout.split()
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), signal.SIGTERM)
+        for short in TEAM:
             subprocess.run(["userdel", "--remove", self.user(short)], capture_output=True)
         subprocess.run(["userdel", self.service], capture_output=True)
         for group in (self.team, self.service):

@@ -75,6 +75,7 @@ class S3Store:
                     Bucket=self.bucket, Key=full, Body=body, Metadata=meta, IfNoneMatch="*"
                 )
             return
+        self._abort_stale(full)
         upload = self.client.create_multipart_upload(Bucket=self.bucket, Key=full, Metadata=meta)
         uid = upload["UploadId"]
         parts: list[dict[str, Any]] = []
@@ -97,6 +98,16 @@ class S3Store:
             with contextlib.suppress(ClientError, BotoCoreError):
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=uid)
             raise
+
+    def _abort_stale(self, full: str) -> None:
+        """Parts left by an uploader that was killed mid-upload: they cost money and never
+        become the object; drop them before starting again."""
+        found = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=full)
+        for upload in found.get("Uploads", []):
+            if upload["Key"] == full:
+                self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=full, UploadId=upload["UploadId"]
+                )
 
     def get(self, key: str, dest: Path) -> None:
         try:

@@ -194,15 +194,19 @@ class Box:
                 if (spool / d).is_dir()
                 for p in (spool / d).iterdir()
             ]
+            if not busy and not (spool / ".uploader.lock").exists():
+                return  # no uploader ever ran (and root must not make its lock file)
             if not busy:
-                with open(spool / ".uploader.lock", "a") as lock:
+                with open(spool / ".uploader.lock", "r+") as lock:
                     try:
                         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                         return
                     except BlockingIOError:
                         pass
             time.sleep(0.05)
-        raise AssertionError(f"backups still busy after {timeout}s: {busy}")
+        status = spool / "status.json"
+        said = status.read_text() if status.exists() else "no status"
+        raise AssertionError(f"backups still busy after {timeout}s: {busy}; {said}")
 
     def snapshot(self) -> dict[str, str]:
         """Everything on disk that the tool may change: the hub tree, homes, accounts."""

@@ -71,5 +71,5 @@ def test_restore_takes_the_newest_chain_and_names_a_gap() -> None:
     found = collabs_in(keys)
     assert found == {CID: {0: {0, 1}, 1: {0, 1}}}
     assert chain_names(CID, found[CID]) == [entry_name(CID, 1, 0), entry_name(CID, 1, 1)]
-    with pytest.raises(UserError, match="000001/000001.json is missing"):
+    with pytest.raises(UserError, match=r"000001/000001\.json is missing"):
         chain_names(CID, {1: {0, 2}})

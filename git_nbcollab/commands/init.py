@@ -82,7 +82,10 @@ def _mirror_settings(
 def _make_mirror(hub: Hub, settings: Settings, undo: Undo) -> None:
     """The local mirror folder, the service account's alone (S3 needs nothing here)."""
     target = mirror_of(hub, settings)
-    if target.startswith("s3://"):
+    if target.startswith("s3://"):  # boto3 reads the service account's ~/.aws: keep it private
+        aws = hub.root / ".aws"
+        aws.mkdir(mode=0o700, exist_ok=True)
+        shutil.chown(aws, settings.service_user, settings.service_user)
         return
     folder = Path(target)
     if folder.exists():
@@ -176,5 +179,10 @@ def init(
         f" {settings.team_group}, reached at {settings.url}"
     )
     say(f"backups go to {mirror_of(hub, settings)}")
+    if settings.mirror.startswith("s3://"):
+        say(
+            f"put the bucket's credentials in {hub.root}/.aws/credentials"
+            f" (0600, owned by {settings.service_user})"
+        )
     say(f"commands for everyone in {bin_dir}; next: git nbcollab user add NAME")
     return 0

@@ -9,36 +9,35 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-from typing import Protocol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from git_nbcollab.hub import Hub
 
 RUNUSER = "/usr/sbin/runuser"  # root hands work to the service account with it
 
 
-class _Hub(Protocol):
-    @property
-    def root(self) -> Path: ...
-    @property
-    def spool(self) -> Path: ...
-
-
-def request(hub: _Hub, cid: str) -> None:
+def request(root: str, cid: str) -> None:
     """Record that `cid` changed; the uploader bundles it (once, however many requests)."""
-    pending = hub.spool / "pending"
+    pending = os.path.join(root, "spool", "pending")
     try:
-        fd = os.open(pending / cid, os.O_WRONLY | os.O_CREAT, 0o600)
+        fd = os.open(os.path.join(pending, cid), os.O_WRONLY | os.O_CREAT, 0o600)
     except FileNotFoundError:
         os.mkdir(pending, 0o700)
-        fd = os.open(pending / cid, os.O_WRONLY | os.O_CREAT, 0o600)
+        fd = os.open(os.path.join(pending, cid), os.O_WRONLY | os.O_CREAT, 0o600)
     os.close(fd)
+    if os.geteuid() == 0:  # root (an admin's command): the files are the service account's
+        owner = os.stat(root).st_uid
+        os.chown(pending, owner, -1)
+        os.chown(os.path.join(pending, cid), owner, -1)
 
 
-def uploader_command(root: Path) -> list[str]:
+def uploader_command(root: str) -> list[str]:
     """The detached uploader, run as the hub's service account (root hands over to it)."""
-    command = [sys.executable, "-I", "-m", "git_nbcollab.uploader", str(root)]
+    command = [sys.executable, "-I", "-m", "git_nbcollab.uploader", root]
     if os.geteuid() != 0:
         return command
-    owner = root.stat().st_uid
+    owner = os.stat(root).st_uid
     import pwd
 
     name = pwd.getpwuid(owner).pw_name
@@ -46,7 +45,7 @@ def uploader_command(root: Path) -> list[str]:
     return [RUNUSER, "-u", name, "--", "env", "-i", *env, *command]
 
 
-def start_uploader(root: Path) -> None:
+def start_uploader(root: str) -> None:
     """Start the uploader in its own session, detached from our pipes; return at once."""
     command = uploader_command(root)
     pid = os.fork()
@@ -65,11 +64,11 @@ def start_uploader(root: Path) -> None:
         os._exit(127)
 
 
-def queue(hub: _Hub, cid: str) -> None:
+def queue(hub: Hub, cid: str) -> None:
     """Back up collaboration `cid` as it is now (call after every hub-side ref change)."""
-    request(hub, cid)
-    if os.geteuid() == 0:  # root (an admin's command): the files are the service account's
-        owner = hub.root.stat().st_uid
-        os.chown(hub.spool / "pending", owner, -1)
-        os.chown(hub.spool / "pending" / cid, owner, -1)
-    start_uploader(hub.root)
+    queue_path(str(hub.root), cid)
+
+
+def queue_path(root: str, cid: str) -> None:
+    request(root, cid)
+    start_uploader(root)

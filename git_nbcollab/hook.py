@@ -10,13 +10,13 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 
-from git_nbcollab.names import User
-from git_nbcollab.rules import refusal
-
 IDENTITY = "NBCOLLAB_USER"  # exported by the gate
 
 
 def pre_receive(user: str | None, lines: Iterable[str]) -> int:
+    from git_nbcollab.names import User
+    from git_nbcollab.rules import refusal
+
     if not user:
         print("refused: pushes reach the hub only through its ssh gate", file=sys.stderr)
         return 1
@@ -31,16 +31,14 @@ def pre_receive(user: str | None, lines: Iterable[str]) -> int:
 
 
 def post_receive(repo: str, lines: Iterable[str]) -> int:
-    """Queue a backup of this collaboration; the uploader runs detached (no waiting here)."""
-    from pathlib import Path
-
+    """Queue a backup of this collaboration; the uploader runs detached (no waiting here).
+    Imports nothing beyond `backup`, which imports only os and sys: every push pays for it."""
     from git_nbcollab import backup
-    from git_nbcollab.hub import Hub
 
     for _ in lines:  # git writes the updated refs to us; read them all
         pass
-    path = Path(repo).resolve()
-    backup.queue(Hub(path.parent.parent), path.name.removesuffix(".git"))
+    path = os.path.realpath(repo)
+    backup.queue_path(os.path.dirname(os.path.dirname(path)), os.path.basename(path)[:-4])
     return 0
 
 

@@ -7,6 +7,7 @@ bundle verify` passes flipped bytes), so verify and restore both do exactly that
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from git_nbcollab import proc, repo
 from git_nbcollab.errors import UserError
@@ -55,6 +56,14 @@ def load_manifests(
             raise UserError(f"{name}.bundle is missing from the mirror; nothing restored")
         manifests.append(manifest)
     return manifests
+
+
+def meta_of(manifests: list[Manifest]) -> dict[str, Any]:
+    """collab.json as of the last entry: the newest one that carried it."""
+    for manifest in reversed(manifests):
+        if manifest.meta is not None:
+            return manifest.meta
+    raise UserError(f"{manifests[0].name}.json carries no collab.json; nothing restored")
 
 
 def _get(store: Store, key: str, dest: Path) -> None:

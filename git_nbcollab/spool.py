@@ -8,7 +8,8 @@ Layout under `<root>/spool/` (the service account's, 0700):
     state/<id>.json       the last manifest queued for that collaboration: the next basis
 
 A manifest records every ref (`git for-each-ref`, so deletions are restorable), the bundle's
-sha256 and size, the tips the bundle excludes, and the collaboration's collab.json.
+sha256 and size, and the collaboration's collab.json when it changed (always in a full one).
+The next bundle excludes the tips of the last manifest (`--all --not <tips>`).
 """
 
 from __future__ import annotations
@@ -41,10 +42,9 @@ class Manifest(NamedTuple):
     chain: int
     seq: int
     refs: dict[str, str]
-    basis: list[str]
     bundle_sha256: str | None  # None: nothing new, the entry only moves refs
     bundle_size: int
-    meta: dict[str, Any]  # collab.json
+    meta: dict[str, Any] | None  # collab.json; None: as in the entry before (small manifests)
     mirror: str = ""  # the mirror this chain lives in
 
     @property
@@ -52,7 +52,8 @@ class Manifest(NamedTuple):
         return entry_name(self.collab, self.chain, self.seq)
 
     def to_bytes(self) -> bytes:
-        return json.dumps({"format": FORMAT, **self._asdict()}, indent=1).encode()
+        fields = {"format": FORMAT, **self._asdict()}
+        return json.dumps(fields, separators=(",", ":")).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
@@ -196,17 +197,18 @@ class Spool(NamedTuple):
             chain=step.chain,
             seq=step.seq,
             refs=refs,
-            basis=basis,
             bundle_sha256=sha256_file(tmp) if has_bundle else None,
             bundle_size=tmp.stat().st_size if has_bundle else 0,
             meta=meta,
             mirror=mirror,
         )
+        same_meta = last is not None and not step.full and last.meta == meta
         stem = f"{self._next_number():012d}-{cid}-{step.chain:06d}-{step.seq:06d}"
         if has_bundle:
             os.replace(tmp, self.queue / f"{stem}.bundle")
-        atomic_write(self.queue / f"{stem}.json", manifest.to_bytes(), 0o600)
-        self.remember(manifest)
+        sent = manifest._replace(meta=None) if same_meta else manifest
+        atomic_write(self.queue / f"{stem}.json", sent.to_bytes(), 0o600)
+        self.remember(manifest)  # with collab.json: the next entry compares against it
         return self.queue / f"{stem}.json"
 
     def bundle_requested(self, full_every: int, mirror: str) -> int:

@@ -266,7 +266,8 @@ class Box:
 
     @classmethod
     @contextlib.contextmanager
-    def started(cls) -> Iterator[Box]:
+    def started(cls, *init_args: str) -> Iterator[Box]:
+        """A box whose hub was made with `git nbcollab init ... INIT_ARGS`."""
         base = Path(tempfile.mkdtemp(prefix="nbcollab-box-"))
         base.chmod(0o755)
         box = cls(base=base, prefix=f"nbt{secrets.token_hex(2)}")
@@ -286,6 +287,7 @@ class Box:
                         f"127.0.0.1:{box.port}",
                         "--bin-dir",
                         str(box.bin_dir),
+                        *init_args,
                     ]
                 )
                 == 0

@@ -6,14 +6,14 @@ import pytest
 
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import CollabId, entry_name, parse_entry_name, published_key
-from git_nbcollab.replay import chain_names, collabs_in
+from git_nbcollab.replay import chain_names, collabs_in, meta_of
 from git_nbcollab.spool import Manifest, Step, plan, ref_changes
 
 CID = CollabId("0a1b2c3d")
 
 
 def manifest(chain: int, seq: int, mirror: str = "/m") -> Manifest:
-    return Manifest(CID, chain, seq, {"refs/heads/u/a/main": "1" * 40}, [], None, 0, {}, mirror)
+    return Manifest(CID, chain, seq, {"refs/heads/u/a/main": "1" * 40}, None, 0, {}, mirror)
 
 
 @pytest.mark.parametrize(
@@ -73,3 +73,14 @@ def test_restore_takes_the_newest_chain_and_names_a_gap() -> None:
     assert chain_names(CID, found[CID]) == [entry_name(CID, 1, 0), entry_name(CID, 1, 1)]
     with pytest.raises(UserError, match=r"000001/000001\.json is missing"):
         chain_names(CID, {1: {0, 2}})
+
+
+def test_collab_json_comes_from_the_newest_entry_that_carried_it() -> None:
+    first = manifest(0, 0)._replace(meta={"members": ["a"]})
+    later = manifest(0, 1)._replace(meta=None)
+    changed = manifest(0, 2)._replace(meta={"members": ["a", "b"]})
+    assert meta_of([first, later]) == {"members": ["a"]}
+    assert meta_of([first, later, changed, later]) == {"members": ["a", "b"]}
+    assert Manifest.from_bytes(later.to_bytes()).meta is None
+    with pytest.raises(UserError, match=r"carries no collab\.json"):
+        meta_of([later])

@@ -8,6 +8,7 @@ backup leaves the hub as it was.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -35,11 +36,9 @@ def _rebuild(
     dest = stage / "collabs" / f"{cid}.git"
     repo.init_bare(dest, settings.python)
     replay.replay(store, manifests, dest, stage)
-    last = manifests[-1]
-    import json
-
-    atomic_write(dest / "collab.json", json.dumps(last.meta, indent=1).encode(), 0o600)
-    return last
+    meta = replay.meta_of(manifests)
+    atomic_write(dest / "collab.json", json.dumps(meta, indent=1).encode(), 0o600)
+    return manifests[-1]._replace(meta=meta)
 
 
 def _published(store: mirror.Store, keys: dict[str, int], hub: Hub, stage: Path) -> list[str]:

@@ -79,7 +79,7 @@ def _admin_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     init.add_argument("--s3-endpoint", help="URL of an S3-compatible store (default: AWS)")
     init.add_argument(
-        "--full-every", type=int, help="bundles per chain before a full one (default: 100)"
+        "--full-every", type=int, help="bundles per chain before a full one (default: 1000)"
     )
     init.add_argument(
         "--bin-dir",

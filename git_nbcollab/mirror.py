@@ -42,7 +42,7 @@ def default_mirror(root: Path) -> Path:
     return root.parent / f"{root.name}-mirror"
 
 
-def check_mirror(text: str) -> str:
+def check_mirror(text: str, flag: str = "--mirror") -> str:
     """`s3://bucket/prefix` or an absolute folder; one-line refusal otherwise."""
     if text.startswith("s3://"):
         bucket = text.removeprefix("s3://").partition("/")[0]
@@ -50,7 +50,7 @@ def check_mirror(text: str) -> str:
             raise UserError(f"{text!r} is not s3://BUCKET/PREFIX")
         return text.rstrip("/")
     if "://" in text or not text.startswith("/"):
-        raise UserError(f"{text!r}: give --mirror as s3://BUCKET/PREFIX or an absolute folder")
+        raise UserError(f"{text!r}: give {flag} as s3://BUCKET/PREFIX or an absolute folder")
     return text.rstrip("/") or "/"
 
 

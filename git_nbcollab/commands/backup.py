@@ -31,7 +31,6 @@ def _as_service(hub: Hub, argv: list[str]) -> int | None:
             )
         return None
     env = [f"HOME={hub.root}", "PATH=/usr/bin:/bin", "LANG=C.UTF-8"]
-    env += [f"{k}={v}" for k, v in os.environ.items() if k.startswith("NBCOLLAB_TEST_")]
     command = [sys.executable, "-I", "-m", "git_nbcollab", "backup", *argv, "--root", str(hub.root)]
     return proc.call(RUNUSER, "-u", settings.service_user, "--", "env", "-i", *env, *command)
 
@@ -66,7 +65,7 @@ def run(*, root: Path) -> int:
     spool = Spool(hub)
     with uploader.draining(spool, wait=True):
         try:
-            sent = 0
+            sent = uploader.drain_once(hub)  # at least once: new published files too
             while uploader.work_left(spool):
                 sent += uploader.drain_once(hub)
         except mirror.StoreError as e:

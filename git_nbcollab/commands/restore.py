@@ -78,7 +78,7 @@ def restore(*, source: str, root: Path, collab: CollabId | None, s3_endpoint: st
     accounts.require_root("git nbcollab restore")
     hub = Hub(root.absolute())
     settings = hub.settings
-    store = mirror.open_store(mirror.check_mirror(source), s3_endpoint)
+    store = mirror.open_store(mirror.check_mirror(source, "--from"), s3_endpoint)
     try:
         keys = store.keys("")
     except mirror.StoreError as e:

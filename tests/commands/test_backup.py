@@ -209,3 +209,82 @@ def test_backup_status_reports_the_mirror_and_an_empty_queue(box: Box) -> None:
     assert done.returncode == 0, done.stderr
     assert f"mirror: {mirror_of(box)}" in done.stdout
     assert "queued: 0 bundles" in done.stdout
+
+
+def test_the_published_tree_is_mirrored_and_a_whole_hub_restores(box: Box) -> None:
+    cid = box.share("alice", ["bob"], "bk-whole.ipynb")
+    folder = box.root / "published" / "bk-whole" / "v1.0.0"
+    as_service(box, "mkdir", "-p", str(folder))
+    as_service(box, "sh", "-c", f"echo '{{}}' > {folder}/bk-whole_FINAL.ipynb")
+    backup_run(box)
+    assert (mirror_of(box) / "published" / "bk-whole" / "v1.0.0" / "bk-whole_FINAL.ipynb").exists()
+    code, new = restore(box, None)
+    assert code == 0
+    restored = sorted(p.name.removesuffix(".git") for p in (new / "collabs").glob("*.git"))
+    assert cid in restored
+    for other in restored:
+        assert Box.refs_at(new / "collabs" / f"{other}.git") == box.refs(other), other
+    copy = new / "published" / "bk-whole" / "v1.0.0" / "bk-whole_FINAL.ipynb"
+    assert copy.read_text() == "{}\n"
+    assert copy.stat().st_mode & 0o777 == 0o640 and copy.parent.stat().st_mode & 0o7777 == 0o2750
+    assert box.run("alice", "cat", str(copy)).returncode == 0, "the team reads the published tree"
+    state = new / "spool" / "state" / f"{cid}.json"
+    assert state.stat().st_uid == (box.root / "spool").stat().st_uid, (
+        "the new hub's spool is its own"
+    )
+
+
+BAD_RESTORES = {
+    "relative mirror": (["--from", "hub-mirror"], "give --from as s3://BUCKET/PREFIX"),
+    "no such mirror": (["--from", "/nonexistent/mirror"], "does not exist"),
+    "not a collab id": (["--collab", "xyz"], "not a collaboration id"),
+    "collab not backed up": (["--collab", "deadbeef"], "holds no backup of deadbeef"),
+    "into the live hub": (["--root", "{root}"], "exists; restore into a fresh hub"),
+    "into no hub": (["--root", "/nonexistent/hub"], "no hub at /nonexistent/hub"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RESTORES))
+def test_bad_restores_say_why_in_one_line_and_change_nothing(
+    box: Box, case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cid = box.share("alice", ["bob"], f"bk-badr-{case.replace(' ', '-')}.ipynb")
+    backup_run(box)
+    given, why = BAD_RESTORES[case]
+    args = {"--from": str(mirror_of(box)), "--root": str(box.root)}
+    args.update(zip(given[::2], (v.format(root=box.root) for v in given[1::2]), strict=True))
+    if case == "into the live hub":
+        args["--collab"] = cid
+    before = box.snapshot()
+    capsys.readouterr()
+    code = nbcollab(["restore", *(word for pair in args.items() for word in pair)])
+    err = capsys.readouterr().err
+    assert code in (1, 2)
+    assert why in err and len(err.strip().splitlines()) == 1, err
+    assert box.snapshot() == before
+
+
+BAD_INITS = {
+    "relative mirror": (["--mirror", "backups"], "absolute folder"),
+    "bucket without a name": (["--mirror", "s3://"], "is not s3://BUCKET/PREFIX"),
+    "endpoint without s3": (["--s3-endpoint", "http://127.0.0.1:9000"], "needs --mirror s3://"),
+    "endpoint not a url": (
+        ["--mirror", "s3://b/p", "--s3-endpoint", "ftp://x"],
+        "not an endpoint URL",
+    ),
+    "full every zero": (["--full-every", "0"], "1 or more"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INITS))
+def test_bad_backup_settings_at_init_are_refused(
+    box: Box, case: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    given, why = BAD_INITS[case]
+    new = box.base / f"bad-init-{case.replace(' ', '-')}"
+    capsys.readouterr()
+    code = nbcollab(["init", "--root", str(new), "--bin-dir", str(box.bin_dir), *given])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert why in err and len(err.strip().splitlines()) == 1, err
+    assert not new.exists()

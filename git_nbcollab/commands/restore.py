@@ -50,7 +50,7 @@ def _published(store: mirror.Store, keys: dict[str, int], hub: Hub, stage: Path)
             raise UserError(f"{key}: not a path inside the published tree; nothing restored")
         dest = stage / "published" / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        replay._get(store, key, dest)
+        replay.fetch(store, key, dest)
         there = hub.published / rel
         if there.exists():
             if there.read_bytes() != dest.read_bytes():

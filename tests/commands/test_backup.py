@@ -288,3 +288,29 @@ def test_bad_backup_settings_at_init_are_refused(
     assert code == 1
     assert why in err and len(err.strip().splitlines()) == 1, err
     assert not new.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "words"),
+    [(["backup", "--help"], ["status", "run", "verify"]), (["restore", "--help"], ["--from"])],
+)
+def test_backup_and_restore_explain_themselves(
+    command: list[str], words: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert nbcollab(command) == 0
+    out = capsys.readouterr().out
+    assert all(word in out for word in words), out
+
+
+def test_adding_a_member_on_the_hub_is_backed_up_with_collab_json(box: Box) -> None:
+    carol = box.user("carol")
+    cid = box.share("alice", ["bob"], "bk-members.ipynb")
+    copy = box.home("alice") / "notebooks" / "bk-members"
+    added = box.run("alice", "git", "nbshare", carol, cwd=copy)
+    assert added.returncode == 0, added.stderr
+    box.backups_idle()  # add-members writes refs hub-side: no post-receive, its own queue()
+    code, new = restore(box, cid)
+    assert code == 0
+    assert f"refs/heads/u/{carol}/main" in Box.refs_at(new / "collabs" / f"{cid}.git")
+    assert carol in (new / "collabs" / f"{cid}.git" / "collab.json").read_text()
+    assert_same_repo(box, cid, new)

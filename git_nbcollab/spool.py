@@ -45,7 +45,7 @@ class Manifest(NamedTuple):
     bundle_sha256: str | None  # None: nothing new, the entry only moves refs
     bundle_size: int
     meta: dict[str, Any] | None  # collab.json; None: as in the entry before (small manifests)
-    mirror: str = ""  # the mirror this chain lives in
+    mirror: str = ""  # the mirror this chain lives in (kept in the spool's state, not sent)
 
     @property
     def name(self) -> str:
@@ -206,7 +206,8 @@ class Spool(NamedTuple):
         stem = f"{self._next_number():012d}-{cid}-{step.chain:06d}-{step.seq:06d}"
         if has_bundle:
             os.replace(tmp, self.queue / f"{stem}.bundle")
-        sent = manifest._replace(meta=None) if same_meta else manifest
+        sent = manifest._replace(mirror="")  # the mirror matters to this spool only
+        sent = sent._replace(meta=None) if same_meta else sent
         atomic_write(self.queue / f"{stem}.json", sent.to_bytes(), 0o600)
         self.remember(manifest)  # with collab.json: the next entry compares against it
         return self.queue / f"{stem}.json"

@@ -107,7 +107,7 @@ def bytes_sent(box: Box, moto: Moto, pushes: int) -> None:
     print(f"[bytes] {pushes} small pushes in {elapsed:.1f} s; {entries} objects in the chain now")
     print(f"[bytes] sent to the mirror (bundles + manifests): {sent / 1e3:.1f} kB")
     print(f"[bytes] sum of plain incremental git bundles: {incr / 1e3:.1f} kB")
-    print(f"[bytes] ratio mirror/plain incremental: {sent / incr:.2f}x (target <= 1.1x)")
+    print(f"[bytes] ratio mirror/plain incremental: {sent / incr:.3f}x (target <= 1.1x)")
     print(f"[bytes] full-repo bundle per push (git-remote-s3 style): {full / MB:.1f} MB")
     print(f"[bytes] ratio full-per-push/mirror: {full / sent:.0f}x")
     every = Hub(box.root).settings.full_every
@@ -139,7 +139,7 @@ def latency(box: Box, n: int) -> None:
     print(f"[latency] {n} pushes each, alternating, same hub, gate and pre-receive hook;")
     print("[latency]   each timed alone (the previous push's uploader finished first)")
     print(f"[latency] mirror off: median {off * 1000:.0f} ms; mirror on: median {on * 1000:.0f} ms")
-    print(f"[latency] ratio on/off: {on / off:.2f}x (target <= 1.1x)")
+    print(f"[latency] ratio on/off: {on / off:.3f}x (target <= 1.1x)")
 
 
 def many_collabs(box: Box, n: int) -> list[str]:

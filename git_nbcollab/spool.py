@@ -2,7 +2,8 @@
 
 Layout under `<root>/spool/` (the service account's, 0700):
 
-    pending/<id>          a request to back up a collaboration (hooks and hub-side writers)
+    pending/<id>          a request to back up a collaboration (hooks and hub-side writers);
+                          .<id> while the uploader bundles it (kept if it dies meanwhile)
     queue/<n>-<id>-<chain>-<seq>.bundle   the bundle (absent when nothing new: refs only)
     queue/<n>-<id>-<chain>-<seq>.json     its manifest, written last: the entry is complete
     state/<id>.json       the last manifest queued for that collaboration: the next basis
@@ -153,7 +154,7 @@ class Spool(NamedTuple):
     def requested(self) -> list[CollabId]:
         if not self.pending.is_dir():
             return []
-        names = (p.name for p in self.pending.iterdir())
+        names = {p.name.removeprefix(".") for p in self.pending.iterdir()}  # .<id>: taken
         return sorted(CollabId(n) for n in names if _ID.fullmatch(n))
 
     def entries(self) -> list[Path]:
@@ -217,6 +218,9 @@ class Spool(NamedTuple):
         self.ensure()
         made = 0
         for cid in self.requested():
-            (self.pending / cid).unlink(missing_ok=True)  # a push from now on asks again
+            taken = self.pending / f".{cid}"  # a push from now on asks again, beside it
+            if (self.pending / cid).exists():
+                os.replace(self.pending / cid, taken)
             made += self.make_entry(cid, full_every, mirror) is not None
+            taken.unlink(missing_ok=True)  # only now: a crash before this leaves the request
         return made

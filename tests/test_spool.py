@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from git_nbcollab.errors import UserError
+from git_nbcollab.hub import Hub
 from git_nbcollab.names import CollabId, entry_name, parse_entry_name, published_key
 from git_nbcollab.replay import chain_names, collabs_in, meta_of
-from git_nbcollab.spool import Manifest, Step, plan, ref_changes
+from git_nbcollab.spool import Manifest, Spool, Step, plan, ref_changes
 
 CID = CollabId("0a1b2c3d")
 
@@ -84,3 +87,13 @@ def test_collab_json_comes_from_the_newest_entry_that_carried_it() -> None:
     assert Manifest.from_bytes(later.to_bytes()).meta is None
     with pytest.raises(UserError, match=r"carries no collab\.json"):
         meta_of([later])
+
+
+def test_a_request_taken_by_an_uploader_that_died_is_still_pending(tmp_path: Path) -> None:
+    spool = Spool(Hub(tmp_path))
+    (tmp_path / "spool" / "pending").mkdir(parents=True)
+    (spool.pending / f".{CID}").touch()  # taken, then the uploader was killed
+    (spool.pending / "not-an-id").touch()
+    assert spool.requested() == [CID]
+    (spool.pending / CID).touch()  # and a new push asked again
+    assert spool.requested() == [CID]

@@ -12,6 +12,7 @@ from typing import NoReturn
 
 from git_nbcollab.errors import USAGE, UserError, run_main
 from git_nbcollab.hub import default_root
+from git_nbcollab.names import collab_id
 
 RUNTIME = Path("/opt/git-nbcollab")
 
@@ -121,6 +122,14 @@ def _admin_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
         "--ssh", help="HOST[:PORT] teammates use to reach the hub (default: localhost:22)"
     )
     init.add_argument(
+        "--mirror",
+        help="where backups go: s3://BUCKET/PREFIX or a folder (default: a folder ROOT-mirror)",
+    )
+    init.add_argument("--s3-endpoint", help="URL of an S3-compatible store (default: AWS)")
+    init.add_argument(
+        "--full-every", type=int, help="bundles per chain before a full one (default: 1000)"
+    )
+    init.add_argument(
         "--bin-dir",
         type=Path,
         default=Path("/usr/local/bin"),
@@ -156,6 +165,38 @@ def _admin_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     list_users = actions.add_parser("list", help="list teammates")
     for parser in (add, remove, key_add, list_users):
         _add_root(parser)
+    _backup_parsers(commands)
+
+
+def _backup_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
+    backup = commands.add_parser(
+        "backup",
+        help="the off-box mirror: status, run, verify (as root or the service account)",
+        description="Every push queues an incremental bundle that a detached uploader sends to"
+        " the mirror. These commands show, drain and check that mirror.",
+    )
+    actions = backup.add_subparsers(dest="action", required=True)
+    status = actions.add_parser("status", help="the mirror, the queue and the last error")
+    run = actions.add_parser("run", help="bundle and send everything queued, now, and wait")
+    verify = actions.add_parser(
+        "verify", help="replay every chain from the mirror into scratch repos and git fsck them"
+    )
+    verify.add_argument("--collab", type=collab_id, help="only this collaboration id")
+    for parser in (status, run, verify):
+        _add_root(parser)
+    restore = commands.add_parser(
+        "restore",
+        help="rebuild collaborations and the published tree from a mirror (as root)",
+        description="Rebuild a hub from its mirror into a hub made by `git nbcollab init`."
+        " Everything is checked before anything is moved into place.",
+        epilog="example: git nbcollab restore --from s3://bucket/nbcollab --root /srv/nbcollab",
+    )
+    restore.add_argument(
+        "--from", dest="source", required=True, help="the mirror: s3://BUCKET/PREFIX or a folder"
+    )
+    restore.add_argument("--collab", type=collab_id, help="only this collaboration id")
+    restore.add_argument("--s3-endpoint", default="", help="URL of an S3-compatible store")
+    restore.add_argument("--root", type=Path, required=True, help="the hub to restore into")
 
 
 def _work_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -246,8 +287,25 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
             service_user=args.service_user,
             team_group=args.team_group,
             ssh=args.ssh,
+            mirror=args.mirror,
+            s3_endpoint=args.s3_endpoint,
+            full_every=args.full_every,
             bin_dir=args.bin_dir,
             runtime_dir=args.runtime,
+        )
+    if args.command == "backup":
+        from git_nbcollab.commands import backup
+
+        if args.action == "verify":
+            return lambda: backup.verify(root=args.root, collab=args.collab)
+        if args.action == "status":
+            return lambda: backup.status(root=args.root)
+        return lambda: backup.run(root=args.root)
+    if args.command == "restore":
+        from git_nbcollab.commands.restore import restore
+
+        return lambda: restore(
+            source=args.source, root=args.root, collab=args.collab, s3_endpoint=args.s3_endpoint
         )
     from git_nbcollab.commands import user
 

@@ -10,13 +10,13 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 
-from git_nbcollab.names import User
-from git_nbcollab.rules import refusal
-
 IDENTITY = "NBCOLLAB_USER"  # exported by the gate
 
 
 def pre_receive(user: str | None, lines: Iterable[str]) -> int:
+    from git_nbcollab.names import User
+    from git_nbcollab.rules import refusal
+
     if not user:
         print("refused: pushes reach the hub only through its ssh gate", file=sys.stderr)
         return 1
@@ -30,12 +30,28 @@ def pre_receive(user: str | None, lines: Iterable[str]) -> int:
     return 1 if refused else 0
 
 
+def post_receive(repo: str, lines: Iterable[str]) -> int:
+    """Queue a backup of this collaboration; the uploader runs detached (no waiting here).
+    Imports nothing beyond `backup`, which imports only os and sys: every push pays for it."""
+    from git_nbcollab import backup
+
+    for _ in lines:  # git writes the updated refs to us; read them all
+        pass
+    path = os.path.realpath(repo)
+    backup.queue_path(os.path.dirname(os.path.dirname(path)), os.path.basename(path)[:-4])
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args != ["pre-receive"]:
-        print(f"usage: python -m git_nbcollab.hook pre-receive (got {args})", file=sys.stderr)
-        return 2
-    return pre_receive(os.environ.get(IDENTITY), sys.stdin)
+    if args == ["pre-receive"]:
+        return pre_receive(os.environ.get(IDENTITY), sys.stdin)
+    if args == ["post-receive"]:
+        return post_receive(os.environ.get("GIT_DIR", "."), sys.stdin)
+    print(
+        f"usage: python -m git_nbcollab.hook pre-receive|post-receive (got {args})", file=sys.stderr
+    )
+    return 2
 
 
 if __name__ == "__main__":

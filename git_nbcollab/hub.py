@@ -19,6 +19,9 @@ class Settings(NamedTuple):
     team_group: str
     ssh: str  # host[:port] that teammates use to reach the gate
     runtime: str  # a Python environment everyone can run; the gate and hooks use it
+    mirror: str = ""  # s3://bucket/prefix or a folder; "" is the folder <root>-mirror beside it
+    s3_endpoint: str = ""  # for S3-compatible stores other than AWS
+    full_every: int = 1000  # bundles per chain: the next one after that is full
 
     @property
     def python(self) -> str:

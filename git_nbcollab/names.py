@@ -136,3 +136,22 @@ def parse_shown(text: str) -> tuple[str, str]:
     if not name or not _VERSION.fullmatch(version):
         raise UserError(f"{text!r} is not a published version: write it as analysis:v1.2.0")
     return notebook_name(name), version
+
+
+# Off-box backups: where each thing lives in the spool and in the mirror (a folder or S3 prefix).
+def entry_name(cid: CollabId, chain: int, seq: int) -> str:
+    """A bundle's name, relative to the mirror: collabs/<id>/<chain>/<seq> (+ .bundle, .json)."""
+    return f"collabs/{cid}/{chain:06d}/{seq:06d}"
+
+
+def parse_entry_name(name: str) -> tuple[CollabId, int, int] | None:
+    parts = name.split("/")
+    if len(parts) != 4 or parts[0] != "collabs" or not _ID.fullmatch(parts[1]):
+        return None
+    if not (parts[2].isdigit() and parts[3].isdigit()):
+        return None
+    return CollabId(parts[1]), int(parts[2]), int(parts[3])
+
+
+def published_key(relpath: str) -> str:
+    return f"published/{relpath}"

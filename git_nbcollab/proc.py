@@ -44,3 +44,8 @@ def out(
 
 def zsplit(text: str) -> list[str]:
     return [part for part in text.split("\0") if part]
+
+
+def call(*cmd: str, env: Mapping[str, str] | None = None) -> int:
+    """Run a command with our stdout and stderr (its messages are the user's); its exit code."""
+    return subprocess.run(cmd, env=env).returncode

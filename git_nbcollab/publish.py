@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from git_nbcollab import collabs, project, published, repo, treemerge
+from git_nbcollab import backup, collabs, project, published, repo, treemerge
 from git_nbcollab.collabs import Collab
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import locked
@@ -207,6 +207,7 @@ def publish(
             plan = _plan(hub, staged, collab, user, name, bump, message, author)
             if not plan:
                 if repaired:
+                    backup.queue(hub, collab.id)  # the copies it wrote go off the box too
                     return {"repaired": repaired}
                 raise _nothing_new(path, name)
             if "conflicts" in plan or dry_run:
@@ -222,5 +223,6 @@ def publish(
         repo.update_refs(path, updates, f"publish {plan['shown']} by {user}")
         _checkpoint("refs")
         published.write_copy(hub, path, name, plan["version"])
+        backup.queue(hub, collab.id)  # refs written on the hub fire no post-receive
         _checkpoint("published")
     return _answer(plan, commit=commit, repaired=repaired)

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from git_nbcollab import collabs, published, repo
+from git_nbcollab import backup, collabs, published, repo
 from git_nbcollab.cli import Parser
 from git_nbcollab.collabs import Collab
 from git_nbcollab.errors import UserError
@@ -85,6 +85,7 @@ def _project(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]
         collab = collabs.resolve(hub, caller, args.spec)
         changes = {"title": args.title, "task": args.task, "tags": args.tags}
         written = project.write(hub.repo(collab.id), changes, tuple(args.author))
+        backup.queue(hub, collab.id)
     return {"project": written, "collab": collab.to_json()}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from git_nbcollab import proc, treemerge
 from git_nbcollab.names import ZERO
 
-HOOKS = ("pre-receive",)
+HOOKS = ("pre-receive", "post-receive")
 
 # What every collaboration's config says; users cannot change it (they cannot reach the file).
 REPO_CONFIG = {

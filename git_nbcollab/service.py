@@ -6,7 +6,7 @@ import secrets
 import shutil
 from datetime import UTC, datetime
 
-from git_nbcollab import collabs, repo
+from git_nbcollab import backup, collabs, repo
 from git_nbcollab.collabs import Collab
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import locked
@@ -73,6 +73,7 @@ def share(
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+    backup.queue(hub, cid)  # refs written here fire no post-receive
     return collab
 
 
@@ -99,4 +100,5 @@ def add_members(hub: Hub, user: User, spec: Spec, others: frozenset[User]) -> Co
         except BaseException:
             collabs.save(hub, collab)
             raise
+    backup.queue(hub, collab.id)
     return updated

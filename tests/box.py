@@ -4,6 +4,7 @@ teammates that are real unix users, and a private sshd on 127.0.0.1 at a free po
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import shutil
@@ -171,11 +172,53 @@ class Box:
 
     def refs(self, cid: str) -> dict[str, str]:
         """Every ref of a collaboration on the hub, read as root."""
-        listing = self.hub_git(cid, "for-each-ref", "--format=%(refname) %(objectname)")
+        return self.refs_at(self.root / "collabs" / f"{cid}.git")
+
+    @staticmethod
+    def refs_at(git_dir: Path) -> dict[str, str]:
+        listing = subprocess.run(
+            [
+                "git",
+                "--git-dir",
+                str(git_dir),
+                "for-each-ref",
+                "--format=%(refname) %(objectname)",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         return dict(line.split() for line in listing.splitlines())
+
+    def backups_idle(self, timeout: float = 60) -> None:
+        """Wait until the detached uploader has bundled and sent everything (it changes the
+        spool on its own time; a snapshot must not race it)."""
+        spool = self.root / "spool"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = [
+                p
+                for d in ("pending", "queue")
+                if (spool / d).is_dir()
+                for p in (spool / d).iterdir()
+            ]
+            if not busy and not (spool / ".uploader.lock").exists():
+                return  # no uploader ever ran (and root must not make its lock file)
+            if not busy:
+                with open(spool / ".uploader.lock", "r+") as lock:
+                    try:
+                        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        return
+                    except BlockingIOError:
+                        pass
+            time.sleep(0.05)
+        status = spool / "status.json"
+        said = status.read_text() if status.exists() else "no status"
+        raise AssertionError(f"backups still busy after {timeout}s: {busy}; {said}")
 
     def snapshot(self) -> dict[str, str]:
         """Everything on disk that the tool may change: the hub tree, homes, accounts."""
+        self.backups_idle()
         state = {}
         tops = [self.root, self.bin_dir, *(self.home(s) for s in TEAM)]
         for top in tops:
@@ -225,13 +268,14 @@ class Box:
         if self.sshd:
             self.sshd.terminate()
             self.sshd.wait(10)
-        for short in TEAM:
+        for who in (*(self.user(s) for s in TEAM), self.service):
             pids = subprocess.run(
-                ["pgrep", "-u", self.user(short)], capture_output=True, text=True
+                ["pgrep", "-u", who], capture_output=True, text=True
             ).stdout.split()
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), signal.SIGTERM)
+        for short in TEAM:
             subprocess.run(["userdel", "--remove", self.user(short)], capture_output=True)
         subprocess.run(["userdel", self.service], capture_output=True)
         for group in (self.team, self.service):
@@ -240,14 +284,16 @@ class Box:
 
     @classmethod
     @contextlib.contextmanager
-    def started(cls, keep: bool = False) -> Iterator[Box]:
-        """A box for the block; removed afterwards (with `keep`, after Enter is pressed)."""
+    def started(cls, *init_args: str, keep: bool = False) -> Iterator[Box]:
+        """A box whose hub was made with `git nbcollab init ... INIT_ARGS`; removed afterwards
+        (with `keep`, after Enter is pressed)."""
         base = Path(tempfile.mkdtemp(prefix="nbcollab-box-"))
         base.chmod(0o755)
         box = cls(base=base, prefix=f"nbt{secrets.token_hex(2)}")
         try:
             box.bin_dir.mkdir(mode=0o755)
-            assert box.admin("init", *box.init_options(), "--bin-dir", str(box.bin_dir)) == 0
+            init = ["init", *box.init_options(), "--bin-dir", str(box.bin_dir), *init_args]
+            assert box.admin(*init) == 0
             box._start_sshd()
             for short in TEAM:
                 assert box.admin("user", "add", box.user(short)) == 0

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import shutil
 from pathlib import Path
 
 from git_nbcollab import accounts, proc, runtime
 from git_nbcollab.errors import UserError
-from git_nbcollab.fsutil import undoable
+from git_nbcollab.fsutil import Undo, undoable
 from git_nbcollab.hub import DEFAULT_ROOT, Hub, Settings
+from git_nbcollab.mirror import check_mirror, mirror_of
 from git_nbcollab.names import user
 from git_nbcollab.output import say
 
@@ -19,7 +21,7 @@ _SAFE_PATH = re.compile(r"[A-Za-z0-9/._-]+")  # it goes into authorized_keys and
 _SSH = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
-def _check_same(hub: Hub, asked: dict[str, str | None]) -> Settings:
+def _check_same(hub: Hub, asked: dict[str, object]) -> Settings:
     settings = hub.settings
     for key, value in asked.items():
         if value is not None and value != getattr(settings, key):
@@ -57,6 +59,49 @@ def _make_dirs(hub: Hub, settings: Settings) -> None:
         shutil.chown(path, svc, svc)
 
 
+def _mirror_settings(
+    mirror: str | None, s3_endpoint: str | None, full_every: int | None
+) -> dict[str, object]:
+    """The backup settings asked for, checked; None where left out."""
+    chosen: dict[str, object] = {}
+    if mirror is not None:
+        chosen["mirror"] = check_mirror(mirror)
+    if s3_endpoint is not None:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.:\[\]_-]+/?", s3_endpoint):
+            raise UserError(f"{s3_endpoint!r} is not an endpoint URL such as https://host:9000")
+        if not (mirror or "").startswith("s3://"):
+            raise UserError("--s3-endpoint needs --mirror s3://BUCKET/PREFIX")
+        chosen["s3_endpoint"] = s3_endpoint
+    if full_every is not None:
+        if full_every < 1:
+            raise UserError(f"--full-every {full_every}: give a number of bundles, 1 or more")
+        chosen["full_every"] = full_every
+    return chosen
+
+
+def _make_mirror(hub: Hub, settings: Settings, undo: Undo) -> None:
+    """The local mirror folder, the service account's alone (S3 needs nothing here)."""
+    target = mirror_of(hub, settings)
+    if target.startswith("s3://"):  # boto3 reads the service account's ~/.aws: keep it private
+        aws = hub.root / ".aws"
+        aws.mkdir(mode=0o700, exist_ok=True)
+        shutil.chown(aws, settings.service_user, settings.service_user)
+        return
+    folder = Path(target)
+    if folder.exists():
+        if (
+            not folder.is_dir()
+            or folder.stat().st_uid != pwd.getpwnam(settings.service_user).pw_uid
+        ):
+            raise UserError(f"{folder}: the mirror must be a folder of {settings.service_user}")
+        return
+    if not folder.parent.is_dir():
+        raise UserError(f"{folder.parent} does not exist: give --mirror a folder that can be made")
+    folder.mkdir(mode=0o700)
+    undo.push(lambda: shutil.rmtree(folder, ignore_errors=True))
+    shutil.chown(folder, settings.service_user, settings.service_user)
+
+
 def _create(hub: Hub, settings: Settings, bin_dir: Path) -> None:
     svc, team = settings.service_user, settings.team_group
     if hub.root.exists() and any(hub.root.iterdir()):
@@ -76,6 +121,7 @@ def _create(hub: Hub, settings: Settings, bin_dir: Path) -> None:
         if not hub.root.exists():
             undo.push(lambda: shutil.rmtree(hub.root, ignore_errors=True))
         _make_dirs(hub, settings)
+        _make_mirror(hub, settings, undo)
         hub.save_settings(settings)
         runtime.install_commands(Path(settings.runtime), bin_dir)
 
@@ -88,10 +134,15 @@ def init(
     ssh: str | None,
     bin_dir: Path,
     runtime_dir: Path,
+    mirror: str | None = None,
+    s3_endpoint: str | None = None,
+    full_every: int | None = None,
 ) -> int:
     accounts.require_root("git nbcollab init")
     hub = Hub((root or DEFAULT_ROOT).absolute())
-    asked = {"service_user": service_user, "team_group": team_group, "ssh": ssh}
+    backups = _mirror_settings(mirror, s3_endpoint, full_every)
+    names = {"service_user": service_user, "team_group": team_group, "ssh": ssh}
+    asked: dict[str, object] = {**names, **backups}
     if hub.settings_file.exists():
         settings = _check_same(hub, asked)
         changed = runtime.install_commands(Path(settings.runtime), bin_dir)
@@ -100,7 +151,7 @@ def init(
             + (f"; linked {', '.join(changed)}" if changed else "; nothing changed")
         )
         return 0
-    chosen = {k: v if v is not None else DEFAULTS[k] for k, v in asked.items()}
+    chosen = {k: v if v is not None else DEFAULTS[k] for k, v in names.items()}
     user(chosen["service_user"])
     user(chosen["team_group"])
     _ssh_address(chosen["ssh"])
@@ -108,11 +159,25 @@ def init(
         raise UserError(f"{hub.root}: use a hub folder made of letters, digits, '/', '.', '-', '_'")
     if not bin_dir.is_dir():
         raise UserError(f"{bin_dir} is not a folder: give --bin-dir a folder on everyone's PATH")
-    settings = Settings(runtime=str(runtime.shared_prefix(runtime_dir)), **chosen)
+    settings = Settings(
+        service_user=chosen["service_user"],
+        team_group=chosen["team_group"],
+        ssh=chosen["ssh"],
+        runtime=str(runtime.shared_prefix(runtime_dir)),
+        mirror=str(backups.get("mirror", "")),
+        s3_endpoint=str(backups.get("s3_endpoint", "")),
+        full_every=int(str(backups.get("full_every", Settings._field_defaults["full_every"]))),
+    )
     _create(hub, settings, bin_dir)
     say(
         f"hub ready at {hub.root}: service account {settings.service_user}, team group"
         f" {settings.team_group}, reached at {settings.url}"
     )
+    say(f"backups go to {mirror_of(hub, settings)}")
+    if settings.mirror.startswith("s3://"):
+        say(
+            f"put the bucket's credentials in {hub.root}/.aws/credentials"
+            f" (0600, owned by {settings.service_user})"
+        )
     say(f"commands for everyone in {bin_dir}; next: git nbcollab user add NAME")
     return 0

@@ -1,0 +1,123 @@
+"""`git nbcollab backup status|run|verify`: the off-box mirror of every collaboration.
+
+These run as the hub's service account, which owns the spool and the cloud credentials;
+root is handed over to it (`runuser`), so files keep their owner and root's own credentials
+are never used. Anyone else cannot read the hub and is told so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from git_nbcollab import mirror, proc, replay, uploader
+from git_nbcollab.backup import RUNUSER
+from git_nbcollab.errors import UserError
+from git_nbcollab.hub import Hub
+from git_nbcollab.names import CollabId
+from git_nbcollab.output import say
+from git_nbcollab.spool import Manifest, Spool, read_refs
+
+
+def _as_service(hub: Hub, argv: list[str]) -> int | None:
+    """Run `git nbcollab backup ARGV` as the service account when called as root."""
+    settings = hub.settings
+    if os.geteuid() != 0:
+        if not os.access(hub.spool, os.R_OK | os.X_OK):
+            raise UserError(
+                f"only root or {settings.service_user} can manage backups of {hub.root}"
+            )
+        return None
+    env = [f"HOME={hub.root}", "PATH=/usr/bin:/bin", "LANG=C.UTF-8"]
+    command = [sys.executable, "-I", "-m", "git_nbcollab", "backup", *argv, "--root", str(hub.root)]
+    return proc.call(RUNUSER, "-u", settings.service_user, "--", "env", "-i", *env, *command)
+
+
+def _hub(root: Path) -> Hub:
+    hub = Hub(root.absolute())
+    hub.settings  # noqa: B018  (a one-line error when there is no hub)
+    return hub
+
+
+def status(*, root: Path) -> int:
+    hub = _hub(root)
+    if (code := _as_service(hub, ["status"])) is not None:
+        return code
+    spool, settings = Spool(hub), hub.settings
+    entries = spool.entries()
+    size = sum(p.stat().st_size for p in spool.queue.iterdir()) if spool.queue.is_dir() else 0
+    state = uploader.read_status(spool)
+    say(f"mirror: {mirror.mirror_of(hub, settings)}")
+    say(f"queued: {len(entries)} bundles ({size} bytes), {len(spool.requested())} requests")
+    say(f"last success: {state.get('last_success_at') or 'never'}")
+    error = state.get("last_error")
+    say(f"last error: {error} (at {state.get('error_at')})" if error else "last error: none")
+    return 0
+
+
+def run(*, root: Path) -> int:
+    hub = _hub(root)
+    if (code := _as_service(hub, ["run"])) is not None:
+        return code
+    os.umask(0o077)
+    spool = Spool(hub)
+    with uploader.draining(spool, wait=True):
+        try:
+            sent = uploader.drain_once(hub)  # at least once: new published files too
+            while uploader.work_left(spool):
+                sent += uploader.drain_once(hub)
+        except mirror.StoreError as e:
+            left = len(spool.entries())
+            raise UserError(f"{e}; {left} bundles stay queued (see `backup status`)") from None
+    say(f"mirror up to date: sent {sent} bytes")
+    return 0
+
+
+def verify(*, root: Path, collab: CollabId | None) -> int:
+    """Replay every collaboration's newest chain from the mirror into scratch repos."""
+    hub = _hub(root)
+    if (
+        code := _as_service(hub, ["verify", *(["--collab", collab] if collab else [])])
+    ) is not None:
+        return code
+    settings = hub.settings
+    store = mirror.open_store(mirror.mirror_of(hub, settings), settings.s3_endpoint)
+    behind = 0
+    with mirror.scratch(hub.spool) as scratch:
+        last = verify_store(store, scratch, collab)
+        for cid, manifest in sorted(last.items()):
+            live = hub.repo(cid)
+            if live.is_dir() and read_refs(live) != manifest.refs:
+                behind += 1
+                say(f"{cid}: ok up to {manifest.name}, behind the hub (queued or uploading)")
+            else:
+                say(f"{cid}: ok, {manifest.name}")
+    say(f"verified {len(last)} collaborations" + (f", {behind} behind" if behind else ""))
+    return 0
+
+
+def verify_store(
+    store: mirror.Store, scratch: Path, only: CollabId | None
+) -> dict[CollabId, Manifest]:
+    """Check each collaboration's chain (all, or `only`); the newest manifest of each."""
+    try:
+        keys = store.keys("collabs/")
+    except mirror.StoreError as e:
+        raise UserError(str(e)) from None
+    found = replay.collabs_in(keys)
+    if only is not None:
+        if only not in found:
+            raise UserError(f"the mirror holds no backup of {only}")
+        found = {only: found[only]}
+    last = {}
+    for cid, chains in found.items():
+        names = replay.chain_names(cid, chains)
+        manifests = replay.load_manifests(store, keys, names, scratch)
+        dest = scratch / f"{cid}.git"
+        proc.run("git", "init", "--quiet", "--bare", "--template=", str(dest))
+        replay.replay(store, manifests, dest, scratch)
+        shutil.rmtree(dest)
+        last[cid] = manifests[-1]
+    return last

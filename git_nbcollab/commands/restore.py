@@ -1,0 +1,141 @@
+"""`git nbcollab restore --from MIRROR --root NEWROOT`: rebuild a hub's collaborations (and its
+published tree) from a mirror, into a hub made by `git nbcollab init`.
+
+Everything is rebuilt and checked in a folder inside NEWROOT first (every bundle's sha256,
+`git fsck`, every ref against the last manifest); only then is it moved into place, so a bad
+backup leaves the hub as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from git_nbcollab import accounts, mirror, replay, repo
+from git_nbcollab.errors import UserError
+from git_nbcollab.fsutil import atomic_write
+from git_nbcollab.hub import Hub, Settings
+from git_nbcollab.names import CollabId
+from git_nbcollab.output import say
+from git_nbcollab.spool import Manifest, Spool
+
+
+def _rebuild(
+    store: mirror.Store,
+    keys: dict[str, int],
+    cid: CollabId,
+    chains: dict[int, set[int]],
+    stage: Path,
+    settings: Settings,
+) -> Manifest:
+    names = replay.chain_names(cid, chains)
+    manifests = replay.load_manifests(store, keys, names, stage)
+    dest = stage / "collabs" / f"{cid}.git"
+    repo.init_bare(dest, settings.python)
+    replay.replay(store, manifests, dest, stage)
+    meta = replay.meta_of(manifests)
+    atomic_write(dest / "collab.json", json.dumps(meta, indent=1).encode(), 0o600)
+    return manifests[-1]._replace(meta=meta)
+
+
+def _published(store: mirror.Store, keys: dict[str, int], hub: Hub, stage: Path) -> list[str]:
+    """Download the published tree into the stage; files the hub has already must match."""
+    fresh = []
+    for key in sorted(k for k in keys if k.startswith("published/")):
+        rel = key.removeprefix("published/")
+        if ".." in rel.split("/") or rel.startswith("/"):
+            raise UserError(f"{key}: not a path inside the published tree; nothing restored")
+        dest = stage / "published" / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        replay.fetch(store, key, dest)
+        there = hub.published / rel
+        if there.exists():
+            if there.read_bytes() != dest.read_bytes():
+                raise UserError(f"{there} exists with other content; nothing restored")
+            continue
+        fresh.append(rel)
+    return fresh
+
+
+def _hand_over(stage: Path, hub: Hub, settings: Settings) -> None:
+    svc, team = settings.service_user, settings.team_group
+    for dirpath, dirs, files in os.walk(stage):
+        top = Path(dirpath)
+        in_published = top == stage / "published" or (stage / "published") in top.parents
+        for name in [*dirs, *files]:
+            path = top / name
+            if in_published:
+                shutil.chown(path, svc, team)
+                path.chmod(0o2750 if path.is_dir() else 0o640)
+            else:
+                shutil.chown(path, svc, svc)
+
+
+def restore(*, source: str, root: Path, collab: CollabId | None, s3_endpoint: str) -> int:
+    accounts.require_root("git nbcollab restore")
+    hub = Hub(root.absolute())
+    settings = hub.settings
+    store = mirror.open_store(mirror.check_mirror(source, "--from"), s3_endpoint)
+    try:
+        keys = store.keys("")
+    except mirror.StoreError as e:
+        raise UserError(f"{e}; nothing restored") from None
+    found = replay.collabs_in(keys)
+    if collab is not None:
+        if collab not in found:
+            raise UserError(f"{source} holds no backup of {collab}; nothing restored")
+        found = {collab: found[collab]}
+    if not found:
+        raise UserError(f"{source} holds no backups; nothing restored")
+    for cid in found:
+        if hub.repo(cid).exists():
+            raise UserError(f"{hub.repo(cid)} exists; restore into a fresh hub; nothing restored")
+    stage = Path(tempfile.mkdtemp(dir=hub.root, prefix=".restore-"))
+    try:
+        (stage / "collabs").mkdir()
+        last = {
+            cid: _rebuild(store, keys, cid, chains, stage, settings)
+            for cid, chains in sorted(found.items())
+        }
+        fresh = _published(store, keys, hub, stage) if collab is None else []
+        _hand_over(stage, hub, settings)
+        _move_in(hub, stage, last, fresh, source, settings)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    say(
+        f"restored {len(last)} collaborations"
+        + (f" and {len(fresh)} published files" if fresh else "")
+        + f" into {hub.root}"
+    )
+    return 0
+
+
+def _move_in(
+    hub: Hub,
+    stage: Path,
+    last: dict[CollabId, Manifest],
+    fresh: list[str],
+    source: str,
+    settings: Settings,
+) -> None:
+    """Everything checked: move it into the hub, and let the spool continue the same chains."""
+    spool = Spool(hub)
+    spool.ensure()
+    for path in (spool.pending, spool.queue, spool.state):
+        shutil.chown(path, settings.service_user, settings.service_user)
+    for cid, manifest in last.items():
+        spool.remember(manifest._replace(mirror=mirror.check_mirror(source)))
+        shutil.chown(spool.state / f"{cid}.json", settings.service_user, settings.service_user)
+        os.rename(stage / "collabs" / f"{cid}.git", hub.repo(cid))
+    for rel in fresh:
+        dest = hub.published / rel
+        for parent in reversed(dest.relative_to(hub.published).parents[:-1]):
+            folder = hub.published / parent
+            if not folder.exists():
+                folder.mkdir()
+                shutil.chown(folder, settings.service_user, settings.team_group)
+                folder.chmod(0o2750)
+        os.rename(stage / "published" / rel, dest)

@@ -1,0 +1,226 @@
+"""The spool: bundles waiting to leave the box, and what each collaboration last sent.
+
+Layout under `<root>/spool/` (the service account's, 0700):
+
+    pending/<id>          a request to back up a collaboration (hooks and hub-side writers);
+                          .<id> while the uploader bundles it (kept if it dies meanwhile)
+    queue/<n>-<id>-<chain>-<seq>.bundle   the bundle (absent when nothing new: refs only)
+    queue/<n>-<id>-<chain>-<seq>.json     its manifest, written last: the entry is complete
+    state/<id>.json       the last manifest queued for that collaboration: the next basis
+
+A manifest records every ref (`git for-each-ref`, so deletions are restorable), the bundle's
+sha256 and size, and the collaboration's collab.json when it changed (always in a full one).
+The next bundle excludes the tips of the last manifest (`--all --not <tips>`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from git_nbcollab import proc
+from git_nbcollab.fsutil import atomic_write
+from git_nbcollab.hub import Hub
+from git_nbcollab.names import _ID, CollabId, collab_id, entry_name
+
+FORMAT = 1
+CHUNK = 1 << 20
+
+
+class Step(NamedTuple):
+    """Where the next bundle of a collaboration goes in its chain."""
+
+    chain: int
+    seq: int
+    full: bool
+
+
+class Manifest(NamedTuple):
+    collab: CollabId
+    chain: int
+    seq: int
+    refs: dict[str, str]
+    bundle_sha256: str | None  # None: nothing new, the entry only moves refs
+    bundle_size: int
+    meta: dict[str, Any] | None  # collab.json; None: as in the entry before (small manifests)
+    mirror: str = ""  # the mirror this chain lives in (kept in the spool's state, not sent)
+
+    @property
+    def name(self) -> str:
+        return entry_name(self.collab, self.chain, self.seq)
+
+    def to_bytes(self) -> bytes:
+        fields = {"format": FORMAT, **self._asdict()}
+        return json.dumps(fields, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Manifest:
+        raw = json.loads(data)
+        if not isinstance(raw, dict) or raw.pop("format", None) != FORMAT:
+            raise ValueError("not a git-nbcollab manifest")
+        fields = {k: raw[k] for k in cls._fields if k in raw}
+        manifest = cls(**fields)
+        collab_id(manifest.collab)
+        if not isinstance(manifest.refs, dict) or not isinstance(manifest.chain, int):
+            raise ValueError("manifest fields have the wrong types")
+        return manifest
+
+
+def plan(last: Manifest | None, full_every: int, mirror: str) -> Step:
+    """The next step: a full bundle starts a chain (first time, every `full_every`, new mirror)."""
+    if last is None or last.mirror != mirror:
+        return Step(0 if last is None else last.chain + 1, 0, True)
+    if last.seq + 1 >= max(full_every, 1):
+        return Step(last.chain + 1, 0, True)
+    return Step(last.chain, last.seq + 1, False)
+
+
+def ref_changes(before: dict[str, str], after: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(ref, old, new) moves that turn `before` into `after`; "" for absent. Sorted by ref."""
+    moves = []
+    for ref in sorted(before.keys() | after.keys()):
+        old, new = before.get(ref, ""), after.get(ref, "")
+        if old != new:
+            moves.append((ref, old, new))
+    return moves
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_refs(repo: Path) -> dict[str, str]:
+    listing = proc.out(
+        "git", "--git-dir", str(repo), "for-each-ref", "--format=%(objectname) %(refname)"
+    )
+    return {ref: oid for oid, ref in (line.split(" ", 1) for line in listing.splitlines())}
+
+
+def _bundle(repo: Path, dest: Path, basis: list[str]) -> bool:
+    """Write an `--all` bundle excluding `basis`; False when there is nothing new."""
+    stdin = "".join(f"^{oid}\n" for oid in basis).encode()
+    cmd = ("git", "--git-dir", str(repo), "bundle", "create", "--quiet", str(dest), "--all")
+    done = proc.run(*cmd, "--stdin", input=stdin, check=False)
+    if done.returncode == 128 and b"empty bundle" in done.stderr:
+        return False
+    if done.returncode != 0:
+        raise proc.ProcessError(cmd, done.returncode, done.stdout, done.stderr)
+    return True
+
+
+class Spool(NamedTuple):
+    hub: Hub
+
+    @property
+    def pending(self) -> Path:
+        return self.hub.spool / "pending"
+
+    @property
+    def queue(self) -> Path:
+        return self.hub.spool / "queue"
+
+    @property
+    def state(self) -> Path:
+        return self.hub.spool / "state"
+
+    @property
+    def status_file(self) -> Path:
+        return self.hub.spool / "status.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.hub.spool / ".uploader.lock"
+
+    def ensure(self) -> None:
+        for path in (self.pending, self.queue, self.state):
+            path.mkdir(mode=0o700, exist_ok=True)
+
+    def last(self, cid: CollabId) -> Manifest | None:
+        try:
+            return Manifest.from_bytes((self.state / f"{cid}.json").read_bytes())
+        except FileNotFoundError:
+            return None
+
+    def remember(self, manifest: Manifest) -> None:
+        atomic_write(self.state / f"{manifest.collab}.json", manifest.to_bytes(), 0o600)
+
+    def requested(self) -> list[CollabId]:
+        if not self.pending.is_dir():
+            return []
+        names = {p.name.removeprefix(".") for p in self.pending.iterdir()}  # .<id>: taken
+        return sorted(CollabId(n) for n in names if _ID.fullmatch(n))
+
+    def entries(self) -> list[Path]:
+        """Complete queue entries (their manifests), oldest first."""
+        if not self.queue.is_dir():
+            return []
+        return sorted(p for p in self.queue.iterdir() if p.suffix == ".json" and p.name[0] != ".")
+
+    def _next_number(self) -> int:
+        numbers = [int(p.name.split("-")[0]) for p in self.entries()]
+        counter = self.hub.spool / "counter"
+        try:
+            saved = int(counter.read_text())
+        except (FileNotFoundError, ValueError):
+            saved = 0
+        number = max([saved, *numbers]) + 1
+        atomic_write(counter, str(number).encode(), 0o600)
+        return number
+
+    def make_entry(self, cid: CollabId, full_every: int, mirror: str) -> Path | None:
+        """Bundle what `cid` gained since its last entry; None when nothing changed at all."""
+        repo = self.hub.repo(cid)
+        if not repo.is_dir():
+            return None
+        last = self.last(cid)
+        step = plan(last, full_every, mirror)
+        basis = [] if step.full or last is None else sorted(set(last.refs.values()))
+        tmp = self.queue / f".{cid}.bundle"
+        for _ in range(10):  # refs moving under us: take the bundle again
+            refs = read_refs(repo)
+            meta = json.loads((repo / "collab.json").read_bytes())
+            if last and not step.full and refs == last.refs and meta == last.meta:
+                return None
+            has_bundle = _bundle(repo, tmp, basis)
+            if read_refs(repo) == refs:
+                break
+        else:
+            raise RuntimeError(f"refs of {cid} kept moving while it was bundled")
+        manifest = Manifest(
+            collab=cid,
+            chain=step.chain,
+            seq=step.seq,
+            refs=refs,
+            bundle_sha256=sha256_file(tmp) if has_bundle else None,
+            bundle_size=tmp.stat().st_size if has_bundle else 0,
+            meta=meta,
+            mirror=mirror,
+        )
+        same_meta = last is not None and not step.full and last.meta == meta
+        stem = f"{self._next_number():012d}-{cid}-{step.chain:06d}-{step.seq:06d}"
+        if has_bundle:
+            os.replace(tmp, self.queue / f"{stem}.bundle")
+        sent = manifest._replace(mirror="")  # the mirror matters to this spool only
+        sent = sent._replace(meta=None) if same_meta else sent
+        atomic_write(self.queue / f"{stem}.json", sent.to_bytes(), 0o600)
+        self.remember(manifest)  # with collab.json: the next entry compares against it
+        return self.queue / f"{stem}.json"
+
+    def bundle_requested(self, full_every: int, mirror: str) -> int:
+        """Turn every pending request into a queue entry; returns how many entries were made."""
+        self.ensure()
+        made = 0
+        for cid in self.requested():
+            taken = self.pending / f".{cid}"  # a push from now on asks again, beside it
+            if (self.pending / cid).exists():
+                os.replace(self.pending / cid, taken)
+            made += self.make_entry(cid, full_every, mirror) is not None
+            taken.unlink(missing_ok=True)  # only now: a crash before this leaves the request
+        return made

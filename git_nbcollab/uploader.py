@@ -1,0 +1,156 @@
+"""The uploader: turns backup requests into bundles and sends the queue to the mirror, in order.
+
+Started detached by `backup.queue` (`python -I -m git_nbcollab.uploader ROOT`) or run in the
+foreground by `git nbcollab backup run`. One drains at a time (a lock); the lock is not held
+while it waits to retry, so `backup run` can always step in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from git_nbcollab import mirror
+from git_nbcollab.fsutil import atomic_write
+from git_nbcollab.hub import Hub
+from git_nbcollab.names import published_key
+from git_nbcollab.spool import Manifest, Spool, sha256_file
+
+BACKOFF = (1, 2, 4, 8, 15, 30, 60, 60, 60, 60)  # seconds between tries; then wait for a push
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def read_status(spool: Spool) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(spool.status_file.read_bytes())
+        return data
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _save_status(spool: Spool, **changes: Any) -> None:
+    status = {**read_status(spool), **changes}
+    atomic_write(spool.status_file, json.dumps(status, indent=1).encode(), 0o600)
+
+
+@contextlib.contextmanager
+def draining(spool: Spool, wait: bool) -> Iterator[bool]:
+    """Hold the uploader lock for the block; yields False (lock busy) when not waiting."""
+    spool.ensure()
+    fd = os.open(spool.lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def send_entry(store: mirror.Store, manifest_path: Path) -> int:
+    """Upload one queue entry, bundle first and manifest last; returns bytes sent."""
+    manifest = Manifest.from_bytes(manifest_path.read_bytes())
+    sent = 0
+    if manifest.bundle_sha256:
+        bundle = manifest_path.with_suffix(".bundle")
+        store.put(f"{manifest.name}.bundle", bundle, manifest.bundle_sha256)
+        sent += manifest.bundle_size
+    store.put(f"{manifest.name}.json", manifest_path, sha256_file(manifest_path))
+    sent += manifest_path.stat().st_size
+    manifest_path.with_suffix(".bundle").unlink(missing_ok=True)
+    manifest_path.unlink()
+    return sent
+
+
+def send_published(hub: Hub, store: mirror.Store) -> int:
+    """Mirror every published file the store lacks (published files never change)."""
+    if not hub.published.is_dir():
+        return 0
+    have = store.keys(published_key(""))
+    sent = 0
+    for dirpath, _, files in os.walk(hub.published):
+        for name in sorted(files):
+            path = Path(dirpath) / name
+            key = published_key(str(path.relative_to(hub.published)))
+            if key not in have and not name.startswith("."):
+                store.put(key, path, sha256_file(path))
+                sent += path.stat().st_size
+    return sent
+
+
+def drain_once(hub: Hub) -> int:
+    """Bundle every request, send the queue and the published tree; returns bytes sent.
+
+    Raises mirror.StoreError (recorded in the status) when the store fails part-way; what was
+    sent stays sent, and the rest waits in the queue in order."""
+    settings = hub.settings
+    target = mirror.mirror_of(hub, settings)
+    spool = Spool(hub)
+    try:
+        spool.bundle_requested(settings.full_every, target)
+        store = mirror.open_store(target, settings.s3_endpoint)
+        sent = sum(send_entry(store, entry) for entry in spool.entries())
+        sent += send_published(hub, store)
+    except mirror.StoreError as e:
+        _save_status(spool, last_error=str(e), error_at=now())
+        raise
+    _save_status(spool, last_error=None, last_success_at=now())
+    return sent
+
+
+def work_left(spool: Spool) -> bool:
+    return bool(spool.requested() or spool.entries())
+
+
+def run_detached(hub: Hub) -> int:
+    """Drain until nothing is left; on store errors retry with back-off, then give up quietly
+    (the next push or `backup run` starts again). Exits at once if another uploader works."""
+    spool, tries = Spool(hub), 0
+    while True:
+        with draining(spool, wait=False) as mine:
+            if not mine:
+                return 0  # the one holding the lock looks again after it lets go
+            try:
+                while work_left(spool):
+                    drain_once(hub)
+                failed = False
+            except mirror.StoreError:
+                failed = True
+        if not failed and not work_left(spool):
+            return 0
+        if failed:
+            if tries == len(BACKOFF):
+                return 1
+            time.sleep(BACKOFF[tries])
+            tries += 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m git_nbcollab.uploader ROOT", file=sys.stderr)
+        return 2
+    os.umask(0o077)
+    hub = Hub(Path(args[0]))
+    try:
+        return run_detached(hub)
+    except Exception as e:  # nobody sees our stderr: leave it for `backup status`
+        _save_status(Spool(hub), last_error=f"uploader failed: {type(e).__name__}: {e}")
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

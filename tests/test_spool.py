@@ -1,0 +1,99 @@
+"""Pure parts of backups: chain planning, ref diffs, manifests, key names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from git_nbcollab.errors import UserError
+from git_nbcollab.hub import Hub
+from git_nbcollab.names import CollabId, entry_name, parse_entry_name, published_key
+from git_nbcollab.replay import chain_names, collabs_in, meta_of
+from git_nbcollab.spool import Manifest, Spool, Step, plan, ref_changes
+
+CID = CollabId("0a1b2c3d")
+
+
+def manifest(chain: int, seq: int, mirror: str = "/m") -> Manifest:
+    return Manifest(CID, chain, seq, {"refs/heads/u/a/main": "1" * 40}, None, 0, {}, mirror)
+
+
+@pytest.mark.parametrize(
+    ("last", "full_every", "step"),
+    [
+        (None, 100, Step(0, 0, True)),  # the first bundle is full
+        (manifest(0, 0), 100, Step(0, 1, False)),
+        (manifest(0, 98), 100, Step(0, 99, False)),
+        (manifest(0, 99), 100, Step(1, 0, True)),  # every 100 bundles a new chain
+        (manifest(3, 0), 1, Step(4, 0, True)),  # full every time
+        (manifest(2, 5, mirror="s3://old/p"), 100, Step(3, 0, True)),  # a new mirror: full
+    ],
+)
+def test_plan_puts_the_next_bundle_in_its_chain(
+    last: Manifest | None, full_every: int, step: Step
+) -> None:
+    assert plan(last, full_every, "/m") == step
+
+
+def test_ref_changes_list_creations_updates_and_deletions() -> None:
+    before = {"refs/a": "1", "refs/b": "2", "refs/c": "3"}
+    after = {"refs/a": "1", "refs/b": "9", "refs/d": "4"}
+    assert ref_changes(before, after) == [
+        ("refs/b", "2", "9"),
+        ("refs/c", "3", ""),
+        ("refs/d", "", "4"),
+    ]
+    assert ref_changes(after, after) == []
+
+
+def test_manifests_round_trip_and_refuse_other_json() -> None:
+    m = manifest(1, 2)._replace(bundle_sha256="ab" * 32, bundle_size=10, meta={"id": CID})
+    assert Manifest.from_bytes(m.to_bytes()) == m
+    for bad in (b"[]", b'{"format": 99}', b'{"format": 1, "collab": "../x"}'):
+        with pytest.raises((ValueError, KeyError, TypeError, UserError)):
+            Manifest.from_bytes(bad)
+
+
+def test_key_names_sort_in_chain_order_and_parse_back() -> None:
+    names = [entry_name(CID, c, s) for c, s in [(0, 0), (0, 1), (0, 10), (1, 0)]]
+    assert names == sorted(names)
+    assert names[2] == "collabs/0a1b2c3d/000000/000010"
+    assert parse_entry_name(names[2]) == (CID, 0, 10)
+    for bad in ("collabs/nothex!!/000000/000000", "published/x/y/z", "collabs/0a1b2c3d/a/b"):
+        assert parse_entry_name(bad) is None
+    assert (
+        published_key("Sales/v1.0.0/Sales_FINAL.ipynb")
+        == "published/Sales/v1.0.0/Sales_FINAL.ipynb"
+    )
+
+
+def test_restore_takes_the_newest_chain_and_names_a_gap() -> None:
+    keys = {f"{entry_name(CID, c, s)}.json": 1 for c, s in [(0, 0), (0, 1), (1, 0), (1, 1)]}
+    keys["published/x"] = 1
+    found = collabs_in(keys)
+    assert found == {CID: {0: {0, 1}, 1: {0, 1}}}
+    assert chain_names(CID, found[CID]) == [entry_name(CID, 1, 0), entry_name(CID, 1, 1)]
+    with pytest.raises(UserError, match=r"000001/000001\.json is missing"):
+        chain_names(CID, {1: {0, 2}})
+
+
+def test_collab_json_comes_from_the_newest_entry_that_carried_it() -> None:
+    first = manifest(0, 0)._replace(meta={"members": ["a"]})
+    later = manifest(0, 1)._replace(meta=None)
+    changed = manifest(0, 2)._replace(meta={"members": ["a", "b"]})
+    assert meta_of([first, later]) == {"members": ["a"]}
+    assert meta_of([first, later, changed, later]) == {"members": ["a", "b"]}
+    assert Manifest.from_bytes(later.to_bytes()).meta is None
+    with pytest.raises(UserError, match=r"carries no collab\.json"):
+        meta_of([later])
+
+
+def test_a_request_taken_by_an_uploader_that_died_is_still_pending(tmp_path: Path) -> None:
+    spool = Spool(Hub(tmp_path))
+    (tmp_path / "spool" / "pending").mkdir(parents=True)
+    (spool.pending / f".{CID}").touch()  # taken, then the uploader was killed
+    (spool.pending / "not-an-id").touch()
+    assert spool.requested() == [CID]
+    (spool.pending / CID).touch()  # and a new push asked again
+    assert spool.requested() == [CID]

@@ -63,9 +63,13 @@ def demo(box: Box) -> None:
     step(box, "bob", "git", "nbpublish", "-version", "HOTFIX", "--", "analysis", cwd=copy)
     step(box, "carol", "git", "nbcollab", "versions", "analysis")
     step(box, "carol", "ls", "-l", "shared/analysis/latest/")
+    for action in ("run", "status", "verify"):
+        print(f"\n$ root: git nbcollab backup {action}")
+        if box.admin("backup", action) != 0:
+            raise SystemExit(f"demo failed: backup {action}")
     print(
         "\ndone: bob's cell reached alice through the hub; carol saw nothing of the work, and"
-        " reads the published versions."
+        " reads the published versions; the mirror replays to the same refs."
     )
 
 

@@ -195,7 +195,12 @@ class Box:
         spool on its own time; a snapshot must not race it)."""
         spool = self.root / "spool"
         deadline = time.monotonic() + timeout
+        hooks = ["pgrep", "-u", self.service, "-f", "git_nbcollab.hook post-receive"]
+        busy: list[Path] = []
         while time.monotonic() < deadline:
+            if subprocess.run(hooks, capture_output=True).returncode == 0:
+                time.sleep(0.05)  # a post-receive hook (it runs in the background) is queueing
+                continue
             busy = [
                 p
                 for d in ("pending", "queue")

@@ -62,7 +62,7 @@ def _master_tree(staged: Any, merged: str, old_master: str | None, name: str, sp
     if source not in tree:
         found = sorted(e.name for e in tree if e.name.endswith(".ipynb")) or ["none"]
         raise UserError(f"no {source} in {spec} (its notebooks: {', '.join(found)})")
-    notebook.read(staged[tree[source].id].read_raw(), f"{source} as merged")
+    notebook.read(treemerge.blob_data(staged, tree[source].id), f"{source} as merged")
     builder = staged.TreeBuilder(tree)
     builder.remove(source)
     builder.insert(final_file(name), tree[source].id, pygit2.enums.FileMode.BLOB)

@@ -55,9 +55,14 @@ def _tree(repo: pygit2.Repository, commit: str | None) -> pygit2.Tree:
     return repo.revparse_single(str(oid)).peel(pygit2.Tree)
 
 
+def blob_data(repo: pygit2.Repository, oid: pygit2.Oid) -> bytes:
+    """A blob's bytes, inflated once (`repo[oid].read_raw()` inflates a 20 MB notebook twice)."""
+    return repo.odb.read(oid)[1]
+
+
 def _blob(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | None:
     try:
-        return repo[tree[path].id].read_raw()
+        return blob_data(repo, tree[path].id)
     except KeyError:
         return None
 

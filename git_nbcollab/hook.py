@@ -1,4 +1,4 @@
-"""Hook bodies; the shims in hooks/ exec `python -I -m git_nbcollab.hook <name>`.
+"""Hook bodies; the shims in hooks/ run `python -I -m git_nbcollab.hook <name>`.
 
 Runs on the hub as the service account, with the caller's identity set by the gate.
 Imports only what the rules need: every push pays for this start-up.

@@ -68,7 +68,10 @@ class Client:
     def git(self, *args: str, cwd: str | None = None) -> str:
         """git with its ssh going over this command's shared connection."""
         env = {**os.environ, "GIT_SSH_COMMAND": shlex.join(self.ssh_args())}
-        return proc.out("git", *args, cwd=cwd, env=env)
+        try:
+            return proc.out("git", *args, cwd=cwd, env=env)
+        except proc.ProcessError as e:  # the hub refused, or could not be reached
+            raise UserError(f"git {args[0]} from the hub failed: {e.message}") from None
 
     def call(self, *op: str, input: bytes | None = None) -> dict[str, Any]:
         """Run one of the hub's own operations and return its JSON answer."""
@@ -76,11 +79,8 @@ class Client:
             *self.ssh_args(), self.url, shlex.join(["nbcollab", *op]), input=input, check=False
         )
         if found.returncode != 0:
-            lines = found.stderr.decode(errors="replace").strip().splitlines()
-            message = (
-                lines[-1] if lines else f"the hub did not answer (ssh exit {found.returncode})"
-            )
-            raise UserError(message.removeprefix("git-nbcollab: "))
+            why = proc.reason(found.stderr)
+            raise UserError(why or f"the hub did not answer (ssh exit {found.returncode})")
         answer: dict[str, Any] = json.loads(found.stdout)
         return answer
 

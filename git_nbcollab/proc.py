@@ -14,9 +14,25 @@ class ProcessError(Exception):
 
     @property
     def message(self) -> str:
-        """The last line the command printed to stderr, for one-line user errors."""
-        lines = self.stderr.decode(errors="replace").strip().splitlines()
-        return lines[-1] if lines else f"{self.cmd[0]} exited {self.code}"
+        """Why the command failed, in one line (see `reason`)."""
+        return reason(self.stderr) or f"{self.cmd[0]} exited {self.code}"
+
+
+GATE = "git-nbcollab: "  # how the hub's gate starts its refusals
+
+
+def reason(stderr: bytes) -> str:
+    """The line of a failed command's stderr that says why: the hub gate's own refusal (which
+    git and ssh wrap in lines of their own), else git's first fatal or error line, else the
+    last line."""
+    lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(GATE):
+            return line.removeprefix(GATE)
+    for line in lines:
+        if line.startswith(("fatal: ", "error: ")):
+            return line.split(": ", 1)[1]
+    return lines[-1] if lines else ""
 
 
 def run(

@@ -48,7 +48,13 @@ def share(*, users: str, notebook: Path | None, name: str | None) -> int:
             input=data,
         )
         collab, you = answer["collab"], User(answer["you"])
-        workcopy.create(hub, collab, you, directory)
+        try:
+            workcopy.create(hub, collab, you, directory)
+        except UserError as e:  # the collaboration exists: say how to get the copy later
+            raise UserError(
+                f"shared as {collab['spec']} (id {collab['id']}), but no working copy"
+                f" was made ({e}): run `git nbcollab clone {collab['id']}`"
+            ) from None
     say(f"shared {filename} as {collab['spec']} (id {collab['id']})")
     say(f"your working copy: {directory} (branch u/{you}/main)")
     others_list = ", ".join(m for m in collab["members"] if m != you)

@@ -76,7 +76,12 @@ def sync(*, resolve: treemerge.Resolve, outputs: treemerge.Outputs, message: str
             staged.keep()
         _git("update-ref", "-m", "git nbcollab sync", branch, merged.commit, head)
         _git("read-tree", "--reset", "-u", merged.commit)
-        hub.git("push", "--quiet", "origin", f"{branch}:{branch}")
+        try:
+            hub.git("push", "--quiet", "origin", f"{branch}:{branch}")
+        except UserError as e:
+            raise UserError(
+                f"merged here, not pushed: {e}; run `git nbcollab sync` again"
+            ) from None
     others = ", ".join(s.name for s in sides[1:]) or "nobody else yet"
     say(f"synced {branch.removeprefix('refs/heads/')}: your work, merged with {others}, is pushed")
     return 0

@@ -101,3 +101,25 @@ def test_outputs_never_conflict_the_newer_run_wins(box: Box, pair: tuple[Path, P
     for nb in pair:
         cell = notebook.read(nb.read_bytes(), str(nb)).cells[2]
         assert (cell.execution_count, cell.outputs[0]["text"]) == (9, "143 (bob's run)\n")
+
+
+def test_a_hub_that_refuses_the_fetch_is_an_error_not_a_crash(
+    box: Box, pair: tuple[Path, Path]
+) -> None:
+    _, bob_nb = pair
+    copy = bob_nb.parent
+    assert (
+        box.run(
+            "bob", "git", "remote", "set-url", "origin", box.url("ffffffff"), cwd=copy
+        ).returncode
+        == 0
+    )
+    before = box.snapshot()
+    done = box.run("bob", "git", "nbcollab", "sync", cwd=copy)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "git nbcollab: git fetch from the hub failed: no such collaboration: ffffffff"
+        " (see yours with `git nbcollab list`)"
+    ]
+    fetch_record = str(copy / ".git" / "FETCH_HEAD")  # git's own note of the fetch it tried
+    assert set(box.changes(before)) <= {fetch_record}, "no commit, index, file or ref moved"

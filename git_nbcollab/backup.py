@@ -17,9 +17,14 @@ if TYPE_CHECKING:
 RUNUSER = "/usr/sbin/runuser"  # root hands work to the service account with it
 
 
+# Where requests wait, under the hub root. Spelled here, not through hub.Hub and spool.Spool
+# (which use these names), because every push imports this module and pathlib costs more.
+PENDING = os.path.join("spool", "pending")
+
+
 def request(root: str, cid: str) -> None:
     """Record that `cid` changed; the uploader bundles it (once, however many requests)."""
-    pending = os.path.join(root, "spool", "pending")
+    pending = os.path.join(root, PENDING)
     try:
         fd = os.open(os.path.join(pending, cid), os.O_WRONLY | os.O_CREAT, 0o600)
     except FileNotFoundError:

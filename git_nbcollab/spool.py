@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from git_nbcollab import proc
+from git_nbcollab.backup import PENDING
 from git_nbcollab.fsutil import atomic_write
 from git_nbcollab.hub import Hub
 from git_nbcollab.names import _ID, CollabId, collab_id, entry_name
@@ -120,7 +121,7 @@ class Spool(NamedTuple):
 
     @property
     def pending(self) -> Path:
-        return self.hub.spool / "pending"
+        return self.hub.root / PENDING
 
     @property
     def queue(self) -> Path:

@@ -13,51 +13,23 @@ from git_nbcollab.remote_ops import dispatch
 
 
 @pytest.mark.parametrize(
-    ("words", "why"),
+    ("request_", "why"),
     [
-        (
-            [
-                "share",
-                "--with",
-                "bob",
-                "--name",
-                "nb",
-                "--file",
-                "nb.ipynb",
-                "--author",
-                "a<b>",
-                "x",
-            ],
-            "user.name",
-        ),
-        (
-            [
-                "share",
-                "--with",
-                "bob",
-                "--name",
-                "nb",
-                "--file",
-                "../nb.ipynb",
-                "--author",
-                "a",
-                "x",
-            ],
-            "not a notebook file name",
-        ),
-        (["publish", "0a1b2c3d", "../x", "--author", "a", "a@x"], "not a usable notebook name"),
-        (["publish", "0a1b2c3d", "nb", "--bump", "BIG", "--author", "a", "a@x"], "invalid choice"),
-        (["versions"], "one of the arguments"),
-        (["rm", "-rf"], "invalid choice"),
-        (["show", "nb:1.0"], "not a published version"),
+        ("share --with bob --name nb --file nb.ipynb --author a<b> x", "user.name"),
+        ("share --with bob --name nb --file ../nb.ipynb --author a x", "not a notebook file name"),
+        ("publish 0a1b2c3d ../x --author a a@x", "not a usable notebook name"),
+        ("publish 0a1b2c3d nb --bump BIG --author a a@x", "invalid choice"),
+        ("versions", "one of the arguments"),
+        ("rm -rf", "invalid choice"),
+        ("show nb:1.0", "not a published version"),
     ],
 )
 def test_malformed_requests_are_refused_in_one_line(
-    tmp_path: Path, words: list[str], why: str
+    tmp_path: Path, request_: str, why: str
 ) -> None:
     hub = Hub(tmp_path / "no-hub-needed")
     with pytest.raises(UserError) as refused:
-        dispatch(hub, User("alice"), words)
+        dispatch(hub, User("alice"), request_.split())
     assert why in str(refused.value) and "\n" not in str(refused.value)
     assert not hub.root.exists(), "nothing was touched"
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from git_nbcollab import backup
 from git_nbcollab.cli import nbcollab
-from git_nbcollab.hub import Hub
+from git_nbcollab.layout import Hub
 from tests.box import Box
 from tests.commands.test_backup_s3 import BUCKET, KEYS, Moto
 

@@ -1,10 +1,10 @@
-"""Benchmark: merging a large notebook with git_nbcollab.notebook.merge, nbdime, and git.
+"""Benchmark: merging a large notebook with git_nbcollab.notebooks.notebook.merge, nbdime, and git.
 
 Builds a 200-cell notebook with 50 embedded PNG outputs (random bytes, base64: ~20 MB that do
 not compress), makes ours and theirs with source edits in different cells plus output changes,
 and times, each in a fresh process (median of 5 runs):
 
-  (a) git_nbcollab.notebook.merge, imports included;
+  (a) git_nbcollab.notebooks.notebook.merge, imports included;
   (b) nbdime's git merge driver: git-nbmergedriver merge BASE LOCAL REMOTE MARKER [PATH];
   (c) git merge-file -p (a plain text merge), as the floor.
 
@@ -28,14 +28,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from git_nbcollab import notebook
+from git_nbcollab.notebooks import notebook
 
 REPO = Path(__file__).resolve().parent.parent
 CELLS, IMAGES, IMAGE_BYTES = 200, 50, 300_000  # 300 kB raw = 400 kB base64 per image
 OUR_MERGE = """
 import sys
 from pathlib import Path
-from git_nbcollab.notebook import merge
+from git_nbcollab.notebooks.notebook import merge
 base, ours, theirs, out = (Path(p) for p in sys.argv[1:5])
 result = merge(base.read_bytes(), ours.read_bytes(), theirs.read_bytes())
 if result.notebook is None:

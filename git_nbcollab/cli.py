@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from git_nbcollab.errors import USAGE, UserError, run_main
-from git_nbcollab.hub import default_root
+from git_nbcollab.layout import default_root
 from git_nbcollab.names import collab_id
 
 RUNTIME = Path("/opt/git-nbcollab")

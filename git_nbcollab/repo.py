@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from git_nbcollab import proc, treemerge
+from git_nbcollab import proc
 from git_nbcollab.names import ZERO
+from git_nbcollab.notebooks import treemerge
 
 HOOKS = ("pre-receive", "post-receive")
 

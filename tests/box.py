@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from git_nbcollab.cli import nbcollab
-from git_nbcollab.client import Client
+from git_nbcollab.client.link import Client
 
 SSHD = Path("/usr/sbin/sshd")
 TEAM = ("alice", "bob", "carol")
@@ -314,7 +314,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 def edit_cell(path: Path, index: int, source: str) -> None:
     """Change one cell's source in a notebook file, as Jupyter would save it."""
-    from git_nbcollab import notebook
+    from git_nbcollab.notebooks import notebook
 
     nb = notebook.read(path.read_bytes(), str(path))
     nb.cells[index].source = source

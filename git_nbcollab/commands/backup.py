@@ -12,13 +12,13 @@ import shutil
 import sys
 from pathlib import Path
 
-from git_nbcollab import mirror, proc, replay, uploader
-from git_nbcollab.backup import RUNUSER
+from git_nbcollab import proc
+from git_nbcollab.backup import RUNUSER, mirror, replay, uploader
+from git_nbcollab.backup.spool import Manifest, Spool, read_refs
 from git_nbcollab.errors import UserError
-from git_nbcollab.hub import Hub
+from git_nbcollab.layout import Hub
 from git_nbcollab.names import CollabId
 from git_nbcollab.output import say
-from git_nbcollab.spool import Manifest, Spool, read_refs
 
 
 def _as_service(hub: Hub, argv: list[str]) -> int | None:

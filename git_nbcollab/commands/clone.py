@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from git_nbcollab import client, workcopy
+from git_nbcollab.client import link, workcopy
 from git_nbcollab.names import User, parse_spec
 from git_nbcollab.output import say
 
@@ -13,7 +13,7 @@ def clone(*, spec: str, directory: Path | None) -> int:
     wanted = parse_spec(spec)
     if directory is not None:
         workcopy.check_free(directory)
-    with client.connect() as hub:
+    with link.connect() as hub:
         answer = hub.call("resolve", str(wanted))
         collab, you = answer["collab"], User(answer["you"])
         directory = directory or Path(collab["name"])

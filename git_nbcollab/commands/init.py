@@ -8,11 +8,12 @@ import re
 import shutil
 from pathlib import Path
 
-from git_nbcollab import accounts, proc, runtime
+from git_nbcollab import proc
+from git_nbcollab.backup.mirror import check_mirror, mirror_of
+from git_nbcollab.box import accounts, runtime
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import Undo, undoable
-from git_nbcollab.hub import DEFAULT_ROOT, Hub, Settings
-from git_nbcollab.mirror import check_mirror, mirror_of
+from git_nbcollab.layout import DEFAULT_ROOT, Hub, Settings
 from git_nbcollab.names import user
 from git_nbcollab.output import say
 

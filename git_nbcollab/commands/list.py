@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from git_nbcollab import client
+from git_nbcollab.client import link
 from git_nbcollab.output import table
 
 
 def list_collabs() -> int:
-    answer = client.configured().call("list")
+    answer = link.configured().call("list")
     rows = [
         (c["id"], c["name"], ", ".join(c["members"]), ", ".join(c["branches"]))
         for c in answer["collabs"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from git_nbcollab import client
+from git_nbcollab.client import link
 from git_nbcollab.commands.publish import collab_or_here
 from git_nbcollab.errors import UserError
 from git_nbcollab.output import say
@@ -11,11 +11,11 @@ from git_nbcollab.output import say
 def project_set(*, spec: str | None, title: str | None, task: str | None, tags: str | None) -> int:
     if title is None and task is None and tags is None:
         raise UserError("give --title, --task or --tags to set")
-    options = ["--author", *client.author()]
+    options = ["--author", *link.author()]
     for flag, value in (("--title", title), ("--task", task), ("--tags", tags)):
         if value is not None:
             options += [flag, value]
-    answer = client.configured().call("project", str(collab_or_here(spec)), *options)
+    answer = link.configured().call("project", str(collab_or_here(spec)), *options)
     fields = answer["project"]
     shown = (f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in sorted(fields.items()))
     say(f"project of {answer['collab']['spec']}: {', '.join(shown)}")

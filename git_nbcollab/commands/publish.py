@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from git_nbcollab import client, workcopy
+from git_nbcollab.client import link, workcopy
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import Spec, notebook_name, parse_spec
+from git_nbcollab.notebooks.treemerge import report
 from git_nbcollab.output import say
-from git_nbcollab.treemerge import report
 
 
 def collab_or_here(spec: str | None) -> Spec:
@@ -39,10 +39,10 @@ def _show(answer: dict[str, Any], dry_run: bool) -> None:
 def publish(*, spec: str | None, name: str, bump: str | None, message: str, dry_run: bool) -> int:
     wanted = collab_or_here(spec)
     name = notebook_name(name)
-    options = ["--message", message, "--author", *client.author()]
+    options = ["--message", message, "--author", *link.author()]
     options += ["--bump", bump] if bump else []
     options += ["--dry-run"] if dry_run else []
-    answer = client.configured().call("publish", str(wanted), name, *options)
+    answer = link.configured().call("publish", str(wanted), name, *options)
     if "conflicts" in answer:
         raise UserError(report(answer["conflicts"], stopped=f"publishing {name} stopped"))
     _show(answer, dry_run)

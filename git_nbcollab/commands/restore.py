@@ -14,13 +14,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from git_nbcollab import accounts, mirror, replay, repo
+from git_nbcollab import repo
+from git_nbcollab.backup import mirror, replay
+from git_nbcollab.backup.spool import Manifest, Spool
+from git_nbcollab.box import accounts
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import atomic_write
-from git_nbcollab.hub import Hub, Settings
+from git_nbcollab.layout import Hub, Settings
 from git_nbcollab.names import CollabId
 from git_nbcollab.output import say
-from git_nbcollab.spool import Manifest, Spool
 
 
 def _rebuild(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from git_nbcollab import client, names, workcopy
+from git_nbcollab import names
+from git_nbcollab.client import link, workcopy
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import User
 from git_nbcollab.output import say
 
 
 def _read_notebook(path: Path) -> bytes:
-    from git_nbcollab import notebook
+    from git_nbcollab.notebooks import notebook
 
     if path.is_dir():
         raise UserError(f"{path} is a folder: give the notebook file")
@@ -34,7 +35,7 @@ def share(*, users: str, notebook: Path | None, name: str | None) -> int:
     directory = notebook.parent / name
     workcopy.check_free(directory)
     data = _read_notebook(notebook)
-    with client.connect() as hub:
+    with link.connect() as hub:
         answer = hub.call(
             "share",
             "--with",
@@ -44,7 +45,7 @@ def share(*, users: str, notebook: Path | None, name: str | None) -> int:
             "--file",
             filename,
             "--author",
-            *client.author(),
+            *link.author(),
             input=data,
         )
         collab, you = answer["collab"], User(answer["you"])
@@ -69,7 +70,7 @@ def _add_members(others: frozenset[names.User]) -> int:
             "name the notebook to share (git nbshare bob nb.ipynb), or run this"
             " inside a working copy to add teammates to its collaboration"
         )
-    with client.connect() as hub:
+    with link.connect() as hub:
         collab = hub.call("add-members", cid, ",".join(sorted(others)))["collab"]
     say(
         f"{', '.join(sorted(others))} joined {collab['spec']} (id {collab['id']});"

@@ -12,9 +12,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from git_nbcollab import client, proc, repo, treemerge, workcopy
+from git_nbcollab import proc, repo
+from git_nbcollab.client import link, workcopy
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import branch_owner
+from git_nbcollab.notebooks import treemerge
 from git_nbcollab.output import say
 
 OWN_MESSAGE = "Work in progress (git nbcollab sync)"
@@ -62,14 +64,14 @@ def sync(*, resolve: treemerge.Resolve, outputs: treemerge.Outputs, message: str
     if me is None:
         raise UserError(f"{branch} is not one of your u/<you>/ branches: switch to u/<you>/main")
     gitdir = Path(_git("rev-parse", "--absolute-git-dir"))
-    with client.connect() as hub:
+    with link.connect() as hub:
         hub.git("fetch", "--quiet", "origin")
         head = _git("rev-parse", "HEAD")
         with repo.staging(gitdir) as staged:
             own = _snapshot(gitdir, staged, head, message or OWN_MESSAGE)
             sides = [treemerge.Side(me, own), *_others(me)]
             merged = treemerge.merge(
-                staged.repo, sides, author=client.author(), resolve=resolve, outputs=outputs
+                staged.repo, sides, author=link.author(), resolve=resolve, outputs=outputs
             )
             if merged.commit is None:
                 raise UserError(treemerge.report(merged.conflicts, stopped="sync stopped"))

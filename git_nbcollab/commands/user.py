@@ -6,10 +6,11 @@ import re
 import shutil
 from pathlib import Path
 
-from git_nbcollab import accounts, proc
+from git_nbcollab import proc
+from git_nbcollab.box import accounts
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import Undo, atomic_write, undoable
-from git_nbcollab.hub import Hub, Settings
+from git_nbcollab.layout import Hub, Settings
 from git_nbcollab.names import User, user
 from git_nbcollab.output import say, table
 

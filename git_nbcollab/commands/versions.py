@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from git_nbcollab import client
+from git_nbcollab.client import link
 from git_nbcollab.commands.publish import collab_or_here
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import notebook_name, parse_shown
@@ -17,7 +17,7 @@ def versions(*, which: str | None) -> int:
         if not which:
             raise
         query = ["--name", notebook_name(which)]
-    found = client.configured().call("versions", *query)["versions"]
+    found = link.configured().call("versions", *query)["versions"]
     rows = [
         (v["shown"], v["time"], v["published_by"], ", ".join(v["authors"]), v["message"])
         for v in found
@@ -32,7 +32,7 @@ def versions(*, which: str | None) -> int:
 
 def show(*, version: str) -> int:
     parse_shown(version)
-    meta = client.configured().call("show", version)["version"]
+    meta = link.configured().call("show", version)["version"]
     say(meta["file"])
     project = meta.get("project") or {}
     for key in ("title", "task", "tags"):

@@ -9,7 +9,7 @@ import pytest
 
 from git_nbcollab import backup
 from git_nbcollab.cli import nbcollab
-from git_nbcollab.hub import Hub
+from git_nbcollab.layout import Hub
 from tests.box import Box
 
 

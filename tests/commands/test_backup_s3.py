@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from git_nbcollab.cli import nbcollab
-from git_nbcollab.hub import Hub
+from git_nbcollab.layout import Hub
 from tests.box import Box, free_port
 from tests.commands.test_backup import (
     assert_same_repo,

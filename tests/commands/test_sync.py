@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from git_nbcollab import notebook
+from git_nbcollab.notebooks import notebook
 from tests.box import Box, edit_cell
 
 

@@ -12,7 +12,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from git_nbcollab.hub import Hub
+    from git_nbcollab.layout import Hub
 
 RUNUSER = "/usr/sbin/runuser"  # root hands work to the service account with it
 
@@ -39,7 +39,7 @@ def request(root: str, cid: str) -> None:
 
 def uploader_command(root: str) -> list[str]:
     """The detached uploader, run as the hub's service account (root hands over to it)."""
-    command = [sys.executable, "-I", "-m", "git_nbcollab.uploader", root]
+    command = [sys.executable, "-I", "-m", "git_nbcollab.backup.uploader", root]
     if os.geteuid() != 0:
         return command
     owner = os.stat(root).st_uid

@@ -1,7 +1,7 @@
 """Reading, writing and merging notebooks: the one module that imports nbformat and nbdime.
 
 Both are imported inside the functions that need them, so importing this module stays cheap.
-The merge rules themselves are pure Python in `git_nbcollab.nbmerge`.
+The merge rules themselves are pure Python in `git_nbcollab.notebooks.cellmerge`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 from git_nbcollab.errors import UserError
-from git_nbcollab.nbmerge import Conflict, MergeResult, Options, merge_notebooks, with_unique_ids
+from git_nbcollab.notebooks.cellmerge import (
+    Conflict,
+    MergeResult,
+    Options,
+    merge_notebooks,
+    with_unique_ids,
+)
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -208,7 +214,7 @@ def merge(
     ours_name: str = "ours",
     theirs_name: str = "theirs",
 ) -> MergeResult:
-    """Three-way merge of notebook files, cell by cell (the rules: `git_nbcollab.nbmerge`).
+    """Three-way merge of notebook files, cell by cell (the rules: `notebooks.cellmerge`).
 
     `base` None means both sides added the file: the base is then an empty notebook. `newer`
     says whose outputs and metadata win where both changed them; `resolve` settles cells whose

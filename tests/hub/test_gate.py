@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from git_nbcollab.errors import UserError
-from git_nbcollab.gate import parse_request, repo_id
+from git_nbcollab.hub.gate import parse_request, repo_id
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """The uploader: turns backup requests into bundles and sends the queue to the mirror, in order.
 
-Started detached by `backup.queue` (`python -I -m git_nbcollab.uploader ROOT`) or run in the
+Started detached by `backup.queue` (`python -I -m git_nbcollab.backup.uploader ROOT`) or run in the
 foreground by `git nbcollab backup run`. One drains at a time (a lock); the lock is not held
 while it waits to retry, so `backup run` can always step in.
 """
@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from git_nbcollab import mirror
+from git_nbcollab.backup import mirror
+from git_nbcollab.backup.spool import Manifest, Spool, sha256_file
 from git_nbcollab.fsutil import atomic_write
-from git_nbcollab.hub import Hub
+from git_nbcollab.layout import Hub
 from git_nbcollab.names import published_key
-from git_nbcollab.spool import Manifest, Spool, sha256_file
 
 BACKOFF = (1, 2, 4, 8, 15, 30, 60, 60, 60, 60)  # seconds between tries; then wait for a push
 
@@ -141,7 +141,7 @@ def run_detached(hub: Hub) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m git_nbcollab.uploader ROOT", file=sys.stderr)
+        print("usage: python -m git_nbcollab.backup.uploader ROOT", file=sys.stderr)
         return 2
     os.umask(0o077)
     hub = Hub(Path(args[0]))

@@ -8,10 +8,11 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from git_nbcollab import notebook
-from git_nbcollab.treemerge import Side, merge
+from git_nbcollab.notebooks import notebook
+from git_nbcollab.notebooks.treemerge import Side, merge
+from tests.box import FIXTURES
 
-CASES = Path(__file__).resolve().parent.parent / "fixtures" / "merge"
+CASES = FIXTURES / "merge"
 AUTHOR = ("Test Person", "test@example.invalid")
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from git_nbcollab import notebook
+from git_nbcollab.notebooks import notebook
 
 if TYPE_CHECKING:
     import pygit2

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from git_nbcollab.errors import UserError
-from git_nbcollab.hub import Hub
+from git_nbcollab.layout import Hub
 from git_nbcollab.names import CollabId, MemberSpec, Spec, User
 
 META = "collab.json"

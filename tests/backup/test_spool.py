@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from git_nbcollab.backup.replay import chain_names, collabs_in, meta_of
+from git_nbcollab.backup.spool import Manifest, Spool, Step, plan, ref_changes
 from git_nbcollab.errors import UserError
-from git_nbcollab.hub import Hub
+from git_nbcollab.layout import Hub
 from git_nbcollab.names import CollabId, entry_name, parse_entry_name, published_key
-from git_nbcollab.replay import chain_names, collabs_in, meta_of
-from git_nbcollab.spool import Manifest, Spool, Step, plan, ref_changes
 
 CID = CollabId("0a1b2c3d")
 

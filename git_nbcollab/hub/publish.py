@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from git_nbcollab import backup, collabs, project, published, repo, treemerge
-from git_nbcollab.collabs import Collab
+from git_nbcollab import backup, repo
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import locked
-from git_nbcollab.hub import Hub
+from git_nbcollab.hub import collabs, project, published
+from git_nbcollab.hub.collabs import Collab
+from git_nbcollab.layout import Hub
 from git_nbcollab.names import (
     ZERO,
     Spec,
@@ -28,6 +29,7 @@ from git_nbcollab.names import (
     shown,
     version_tag,
 )
+from git_nbcollab.notebooks import treemerge
 
 BUMPS = ("MAJOR", "MINOR", "HOTFIX")
 MASTER = "refs/heads/master"
@@ -55,7 +57,7 @@ def _master_tree(staged: Any, merged: str, old_master: str | None, name: str, sp
     published files from the old master."""
     import pygit2
 
-    from git_nbcollab import notebook
+    from git_nbcollab.notebooks import notebook
 
     tree = staged.revparse_single(merged).peel(pygit2.Tree)
     source = f"{name}.ipynb"

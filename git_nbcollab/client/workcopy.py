@@ -6,10 +6,11 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from git_nbcollab import proc, treemerge
-from git_nbcollab.client import ID_KEY, Client, git_config
+from git_nbcollab import proc
+from git_nbcollab.client.link import ID_KEY, Client, git_config
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import CollabId, User, author_branch, collab_id
+from git_nbcollab.notebooks import treemerge
 
 
 def check_free(directory: Path) -> None:

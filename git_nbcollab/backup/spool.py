@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from git_nbcollab import proc
 from git_nbcollab.backup import PENDING
 from git_nbcollab.fsutil import atomic_write
-from git_nbcollab.hub import Hub
+from git_nbcollab.layout import Hub
 from git_nbcollab.names import _ID, CollabId, collab_id, entry_name
 
 FORMAT = 1

@@ -1,6 +1,6 @@
 """Three-way merge of notebooks as plain JSON dicts, cell by cell.
 
-Pure Python on purpose: parsing, validation and cell alignment live in `git_nbcollab.notebook`,
+Pure Python on purpose: parsing, validation and cell alignment live in `notebooks.notebook`,
 the one module that imports nbformat and nbdime. Here every cell carries a key (its cell id, or
 a key the notebook module made by aligning the sides) and the rules are applied per key:
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from git_nbcollab.errors import USAGE, UserError
-from git_nbcollab.hub import Hub
+from git_nbcollab.hub.ops import dispatch
+from git_nbcollab.layout import Hub
 from git_nbcollab.names import User
-from git_nbcollab.remote_ops import dispatch
 
 
 @pytest.mark.parametrize(

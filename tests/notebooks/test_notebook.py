@@ -1,4 +1,4 @@
-"""Tests for git_nbcollab.notebook: reading, writing and merging real notebook files.
+"""Tests for git_nbcollab.notebooks.notebook: reading, writing and merging real notebook files.
 
 The merge table is fixtures/merge/<case>/: base.ipynb (absent: both sides added the file),
 ours.ipynb, theirs.ipynb, optional options.json (keyword arguments of `merge`), and either
@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from git_nbcollab import notebook
 from git_nbcollab.errors import UserError
+from git_nbcollab.notebooks import notebook
+from tests.box import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 NOTEBOOKS = sorted((FIXTURES / "notebooks").glob("*.ipynb"))
 CASES = sorted(p for p in (FIXTURES / "merge").iterdir() if p.is_dir())
 FRESH = "fresh"
@@ -177,7 +177,8 @@ def test_conflict_str_is_one_readable_line() -> None:
 
 def test_import_is_cheap() -> None:
     code = (
-        "import sys, git_nbcollab.notebook\nprint(sorted({'nbformat', 'nbdime'} & {*sys.modules}))"
+        "import sys, git_nbcollab.notebooks.notebook\n"
+        "print(sorted({'nbformat', 'nbdime'} & {*sys.modules}))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],

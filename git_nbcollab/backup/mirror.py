@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+from git_nbcollab.backup.spool import sha256_file
 from git_nbcollab.errors import UserError
-from git_nbcollab.hub import Hub, Settings
-from git_nbcollab.spool import sha256_file
+from git_nbcollab.layout import Hub, Settings
 
 
 class StoreError(Exception):
@@ -60,7 +60,7 @@ def mirror_of(hub: Hub, settings: Settings) -> str:
 
 def open_store(mirror: str, endpoint: str = "") -> Store:
     if mirror.startswith("s3://"):
-        from git_nbcollab.s3store import S3Store
+        from git_nbcollab.backup.s3store import S3Store
 
         return S3Store(mirror, endpoint)
     return LocalStore(Path(mirror))

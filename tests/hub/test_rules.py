@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from git_nbcollab.hub.rules import refusal
 from git_nbcollab.names import ZERO, User
-from git_nbcollab.rules import refusal
 
 A, B = "a" * 40, "b" * 40
 

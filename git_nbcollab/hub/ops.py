@@ -8,12 +8,13 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from git_nbcollab import backup, collabs, published, repo
+from git_nbcollab import backup, repo
 from git_nbcollab.cli import Parser
-from git_nbcollab.collabs import Collab
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import locked
-from git_nbcollab.hub import Hub
+from git_nbcollab.hub import collabs, published
+from git_nbcollab.hub.collabs import Collab
+from git_nbcollab.layout import Hub
 from git_nbcollab.names import (
     User,
     notebook_file,
@@ -40,12 +41,12 @@ def _resolve(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]
 
 
 def _share(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
-    from git_nbcollab import service
+    from git_nbcollab.hub import sharing
 
     data = sys.stdin.buffer.read(MAX_NOTEBOOK + 1)
     if len(data) > MAX_NOTEBOOK:
         raise UserError(f"{args.file} is over {MAX_NOTEBOOK >> 20} MB: share a smaller notebook")
-    collab = service.share(
+    collab = sharing.share(
         hub,
         caller,
         others=args.others,
@@ -58,13 +59,13 @@ def _share(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _add_members(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
-    from git_nbcollab import service
+    from git_nbcollab.hub import sharing
 
-    return {"collab": _described(hub, service.add_members(hub, caller, args.spec, args.others))}
+    return {"collab": _described(hub, sharing.add_members(hub, caller, args.spec, args.others))}
 
 
 def _publish(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
-    from git_nbcollab import publish
+    from git_nbcollab.hub import publish
 
     return publish.publish(
         hub,
@@ -79,7 +80,7 @@ def _publish(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]
 
 
 def _project(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
-    from git_nbcollab import project
+    from git_nbcollab.hub import project
 
     with locked(hub.collabs_lock):  # one writer at a time, as for publishing
         collab = collabs.resolve(hub, caller, args.spec)

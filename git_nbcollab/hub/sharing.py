@@ -6,11 +6,12 @@ import secrets
 import shutil
 from datetime import UTC, datetime
 
-from git_nbcollab import backup, collabs, repo
-from git_nbcollab.collabs import Collab
+from git_nbcollab import backup, repo
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import locked
-from git_nbcollab.hub import Hub
+from git_nbcollab.hub import collabs
+from git_nbcollab.hub.collabs import Collab
+from git_nbcollab.layout import Hub
 from git_nbcollab.names import CollabId, MemberSpec, Spec, User, author_branch
 
 
@@ -46,7 +47,7 @@ def share(
     author: tuple[str, str],
 ) -> Collab:
     """Create a collaboration holding one notebook, with a branch per member at one commit."""
-    from git_nbcollab import notebook
+    from git_nbcollab.notebooks import notebook
 
     _check_teammates(hub, user, others)
     notebook.read(data, filename)

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from git_nbcollab import proc, repo
+from git_nbcollab.backup.mirror import Missing, Store, StoreError
+from git_nbcollab.backup.spool import Manifest, read_refs, ref_changes, sha256_file
 from git_nbcollab.errors import UserError
-from git_nbcollab.mirror import Missing, Store, StoreError
 from git_nbcollab.names import CollabId, entry_name, parse_entry_name
-from git_nbcollab.spool import Manifest, read_refs, ref_changes, sha256_file
 
 
 def collabs_in(keys: dict[str, int]) -> dict[CollabId, dict[int, set[int]]]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from git_nbcollab import repo
 from git_nbcollab.errors import UserError
-from git_nbcollab.hub import Hub
+from git_nbcollab.layout import Hub
 from git_nbcollab.names import final_file, shown, tag_version, version_tag
 
 METADATA = "metadata.json"

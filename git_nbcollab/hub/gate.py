@@ -1,0 +1,86 @@
+"""The only way into the hub: sshd runs this as the forced command of every teammate's key.
+
+    command="<python> -I -m git_nbcollab.gate <root> <user>",restrict <key>
+
+The caller is the key's owner (argv), never a commit author. The request comes in
+SSH_ORIGINAL_COMMAND: git's pack commands for a collaboration the caller belongs to, or one of
+the tool's own operations (`nbcollab <op> ...`). Nothing else runs. Pack commands exec git, so
+a push pays only for this module's imports.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from git_nbcollab.errors import UserError, run_main
+from git_nbcollab.hub import collabs
+from git_nbcollab.hub.hook import IDENTITY
+from git_nbcollab.layout import Hub
+from git_nbcollab.names import User, collab_id, user
+
+PACK_COMMANDS = ("git-upload-pack", "git-receive-pack")
+
+
+def parse_request(request: str) -> list[str]:
+    """The request as words; git's own form (`git-upload-pack '/path'`) is parsed without shlex,
+    which a push need not pay for."""
+    command, _, arg = request.partition(" ")
+    if command in PACK_COMMANDS:
+        path = arg[1:-1] if len(arg) >= 2 and arg[0] == arg[-1] == "'" else arg
+        if path and "'" not in path:
+            return [command, path]
+    elif command == "nbcollab":
+        import shlex
+
+        try:
+            words = shlex.split(request)
+        except ValueError:
+            words = []
+        if len(words) >= 2:
+            return words
+    raise UserError("this hub runs git fetch/push and git-nbcollab commands only")
+
+
+def repo_id(path: str) -> str:
+    """`'/1a2b3c4d.git'`, `1a2b3c4d`, ... as typed in a remote URL, to the bare id."""
+    return path.strip("/").removesuffix(".git")
+
+
+def serve_pack(hub: Hub, caller: User, command: str, path: str) -> int:
+    try:
+        cid = collab_id(repo_id(path))
+    except UserError:
+        raise collabs.not_found(repo_id(path)) from None
+    collab = collabs.resolve(hub, caller, cid)
+    os.environ[IDENTITY] = caller
+    os.execvp("git", ["git", command.removeprefix("git-"), str(hub.repo(collab.id))])
+
+
+def serve(root: str, caller_name: str, request: str) -> int:
+    hub = Hub(Path(root))
+    caller = user(caller_name)
+    if not hub.is_teammate(caller):
+        raise UserError(f"{caller} is no longer a teammate on this hub")
+    words = parse_request(request)
+    if words[0] in PACK_COMMANDS:
+        return serve_pack(hub, caller, words[0], words[1])
+    from git_nbcollab.hub import ops
+
+    return ops.dispatch(hub, caller, words[1:])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 2:
+        print("usage: python -m git_nbcollab.gate ROOT USER", file=sys.stderr)
+        return 2
+    os.umask(0o077)
+    request = os.environ.get("SSH_ORIGINAL_COMMAND", "")
+    return run_main("git-nbcollab", lambda: serve(args[0], args[1], request))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

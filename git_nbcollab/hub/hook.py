@@ -1,0 +1,58 @@
+"""Hook bodies; the shims in hooks/ run `python -I -m git_nbcollab.hook <name>`.
+
+Runs on the hub as the service account, with the caller's identity set by the gate.
+Imports only what the rules need: every push pays for this start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Sequence
+
+IDENTITY = "NBCOLLAB_USER"  # exported by the gate
+
+
+def pre_receive(user: str | None, lines: Iterable[str]) -> int:
+    from git_nbcollab.hub.rules import refusal
+    from git_nbcollab.names import User
+
+    if not user:
+        print("refused: pushes reach the hub only through its ssh gate", file=sys.stderr)
+        return 1
+    refused = 0
+    for line in lines:
+        old, new, ref = line.split()
+        reason = refusal(User(user), ref, old, new)
+        if reason:
+            print(f"refused {ref}: {reason}", file=sys.stderr)
+            refused += 1
+    return 1 if refused else 0
+
+
+def post_receive(repo: str, lines: Iterable[str]) -> int:
+    """Queue a backup of this collaboration; the uploader runs detached (no waiting here).
+    Imports nothing beyond `backup`, which imports only os and sys: every push pays for it."""
+    from git_nbcollab import backup
+
+    for _ in lines:  # git writes the updated refs to us; read them all
+        pass
+    path = os.path.realpath(repo)
+    backup.queue_path(os.path.dirname(os.path.dirname(path)), os.path.basename(path)[:-4])
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["pre-receive"]:
+        return pre_receive(os.environ.get(IDENTITY), sys.stdin)
+    if args == ["post-receive"]:
+        return post_receive(os.environ.get("GIT_DIR", "."), sys.stdin)
+    print(
+        f"usage: python -m git_nbcollab.hook pre-receive|post-receive (got {args})", file=sys.stderr
+    )
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

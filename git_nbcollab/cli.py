@@ -8,20 +8,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
 
-from git_nbcollab.errors import USAGE, UserError, run_main
+from git_nbcollab.errors import run_main
 from git_nbcollab.layout import default_root
 from git_nbcollab.names import collab_id
+from git_nbcollab.usage import Parser
 
 RUNTIME = Path("/opt/git-nbcollab")
-
-
-class Parser(argparse.ArgumentParser):
-    """Usage errors become one-line UserErrors with exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UserError(f"{message} (see {self.prog} -h)", USAGE)
 
 
 def _nbshare_parser() -> Parser:
@@ -292,6 +285,7 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
             full_every=args.full_every,
             bin_dir=args.bin_dir,
             runtime_dir=args.runtime,
+            helps={command: build().format_help() for command, build in PARSERS.items()},
         )
     if args.command == "backup":
         from git_nbcollab.commands import backup

@@ -1,4 +1,4 @@
-"""Git repositories on the hub: pygit2 for objects, the git CLI for refs and setup."""
+"""Git repositories: pygit2 for objects, the git CLI for refs (the hub's, and working copies')."""
 
 from __future__ import annotations
 
@@ -8,22 +8,10 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from git_nbcollab import proc
 from git_nbcollab.names import ZERO
-from git_nbcollab.notebooks import treemerge
-
-HOOKS = ("pre-receive", "post-receive")
-
-# What every collaboration's config says; users cannot change it (they cannot reach the file).
-REPO_CONFIG = {
-    "receive.denyNonFastForwards": "true",
-    "receive.fsckObjects": "true",
-    "core.logAllRefUpdates": "always",
-    "gc.auto": "0",
-}
 
 
 @dataclass(frozen=True)
@@ -44,22 +32,6 @@ def rev(repo: Path, ref: str) -> str | None:
 
 def git_bytes(repo: Path, *args: str) -> bytes:
     return proc.run("git", "--git-dir", str(repo), *args).stdout
-
-
-def init_bare(path: Path, python: str) -> None:
-    """A bare repo with the hub's config and hook shims (the shims run `python`)."""
-    proc.run(
-        "git", "init", "--quiet", "--bare", "--template=", "--initial-branch=master", str(path)
-    )
-    for key, value in REPO_CONFIG.items():
-        git(path, "config", key, value)
-    treemerge.leave_notebooks_to_us(path)
-    (path / "hooks").mkdir(mode=0o700)
-    for name in HOOKS:
-        shim = resources.files("git_nbcollab").joinpath("hooks", name).read_text()
-        hook = path / "hooks" / name
-        hook.write_text(shim.replace("@PYTHON@", python))
-        hook.chmod(0o700)
 
 
 def commit_file(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from git_nbcollab import repo
+from git_nbcollab.hub import repos
 from git_nbcollab.proc import ProcessError
 
 
@@ -18,7 +19,7 @@ def _objects(path: Path) -> set[str]:
 @pytest.fixture
 def bare(tmp_path: Path) -> Path:
     path = tmp_path / "hub.git"
-    repo.init_bare(path, "/usr/bin/python3")
+    repos.init_bare(path, "/usr/bin/python3")
     return path
 
 

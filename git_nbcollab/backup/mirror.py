@@ -12,30 +12,11 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
 
 from git_nbcollab.backup.spool import sha256_file
+from git_nbcollab.backup.store import Missing, Store, StoreError
 from git_nbcollab.errors import UserError
 from git_nbcollab.layout import Hub, Settings
-
-
-class StoreError(Exception):
-    """The store failed or refused; the message is one line for `backup status`."""
-
-
-class Missing(StoreError):
-    pass
-
-
-class Store(Protocol):
-    def put(self, key: str, path: Path, sha256: str) -> None:
-        """Upload `path` as `key` unless `key` exists with this sha256; never overwrite."""
-
-    def get(self, key: str, dest: Path) -> None:
-        """Download `key` into `dest`; Missing if there is no such key."""
-
-    def keys(self, prefix: str) -> dict[str, int]:
-        """Every key under `prefix`, with its size."""
 
 
 def default_mirror(root: Path) -> Path:

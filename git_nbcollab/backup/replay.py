@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from git_nbcollab import proc, repo
-from git_nbcollab.backup.mirror import Missing, Store, StoreError
 from git_nbcollab.backup.spool import Manifest, read_refs, ref_changes, sha256_file
+from git_nbcollab.backup.store import Missing, Store, StoreError
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import CollabId, entry_name, parse_entry_name
 

@@ -15,7 +15,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from git_nbcollab.backup.mirror import Missing, StoreError
+from git_nbcollab.backup.store import Missing, StoreError
 
 PART = 8 * 1024 * 1024  # boto3's default part size; S3 allows 5 MiB .. 5 GiB, 10,000 parts
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from git_nbcollab.backup import mirror
 from git_nbcollab.backup.spool import Manifest, Spool, sha256_file
+from git_nbcollab.backup.store import StoreError
 from git_nbcollab.fsutil import atomic_write
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import published_key
@@ -94,7 +95,7 @@ def send_published(hub: Hub, store: mirror.Store) -> int:
 def drain_once(hub: Hub) -> int:
     """Bundle every request, send the queue and the published tree; returns bytes sent.
 
-    Raises mirror.StoreError (recorded in the status) when the store fails part-way; what was
+    Raises StoreError (recorded in the status) when the store fails part-way; what was
     sent stays sent, and the rest waits in the queue in order."""
     settings = hub.settings
     target = mirror.mirror_of(hub, settings)
@@ -104,7 +105,7 @@ def drain_once(hub: Hub) -> int:
         store = mirror.open_store(target, settings.s3_endpoint)
         sent = sum(send_entry(store, entry) for entry in spool.entries())
         sent += send_published(hub, store)
-    except mirror.StoreError as e:
+    except StoreError as e:
         _save_status(spool, last_error=str(e), error_at=now())
         raise
     _save_status(spool, last_error=None, last_success_at=now())
@@ -127,7 +128,7 @@ def run_detached(hub: Hub) -> int:
                 while work_left(spool):
                     drain_once(hub)
                 failed = False
-            except mirror.StoreError:
+            except StoreError:
                 failed = True
         if not failed and not work_left(spool):
             return 0

@@ -12,6 +12,7 @@ import json
 import shutil
 import stat
 import sys
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
@@ -19,7 +20,6 @@ from git_nbcollab import proc
 from git_nbcollab.errors import UserError
 
 SYSTEM_PYTHONS = (Path("/usr/bin/python3"), Path("/usr/local/bin/python3"))
-COMMANDS = ("git-nbshare", "git-nbpublish", "git-nbcollab")
 
 
 def _runnable_by_all(path: Path) -> bool:
@@ -80,21 +80,20 @@ def _man_page(command: str, help_text: str) -> str:
     )
 
 
-def install_commands(prefix: Path, bin_dir: Path) -> list[str]:
-    """Link the commands into `bin_dir` and their man pages beside it; returns what changed."""
-    from git_nbcollab.cli import PARSERS
-
+def install_commands(prefix: Path, bin_dir: Path, helps: Mapping[str, str]) -> list[str]:
+    """Link the commands into `bin_dir` and their man pages (`helps`: command -> --help text)
+    beside it; returns what changed."""
     changed = []
     man_dir = bin_dir.parent / "share" / "man" / "man1"
     man_dir.mkdir(parents=True, exist_ok=True)
-    for command in COMMANDS:
+    for command, help_text in helps.items():
         link, target = bin_dir / command, prefix / "bin" / command
         if not link.is_symlink() or link.readlink() != target:
             link.unlink(missing_ok=True)
             link.symlink_to(target)
             changed.append(str(link))
         page = man_dir / f"{command}.1"
-        text = _man_page(command, PARSERS[command]().format_help())
+        text = _man_page(command, help_text)
         if not page.exists() or page.read_text() != text:
             page.write_text(text)
             changed.append(str(page))

@@ -15,6 +15,7 @@ from pathlib import Path
 from git_nbcollab import proc
 from git_nbcollab.backup import RUNUSER, mirror, replay, uploader
 from git_nbcollab.backup.spool import Manifest, Spool, read_refs
+from git_nbcollab.backup.store import StoreError
 from git_nbcollab.errors import UserError
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import CollabId
@@ -68,7 +69,7 @@ def run(*, root: Path) -> int:
             sent = uploader.drain_once(hub)  # at least once: new published files too
             while uploader.work_left(spool):
                 sent += uploader.drain_once(hub)
-        except mirror.StoreError as e:
+        except StoreError as e:
             left = len(spool.entries())
             raise UserError(f"{e}; {left} bundles stay queued (see `backup status`)") from None
     say(f"mirror up to date: sent {sent} bytes")
@@ -104,7 +105,7 @@ def verify_store(
     """Check each collaboration's chain (all, or `only`); the newest manifest of each."""
     try:
         keys = store.keys("collabs/")
-    except mirror.StoreError as e:
+    except StoreError as e:
         raise UserError(str(e)) from None
     found = replay.collabs_in(keys)
     if only is not None:

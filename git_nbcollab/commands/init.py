@@ -6,6 +6,7 @@ import os
 import pwd
 import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from git_nbcollab import proc
@@ -103,7 +104,7 @@ def _make_mirror(hub: Hub, settings: Settings, undo: Undo) -> None:
     shutil.chown(folder, settings.service_user, settings.service_user)
 
 
-def _create(hub: Hub, settings: Settings, bin_dir: Path) -> None:
+def _create(hub: Hub, settings: Settings, bin_dir: Path, helps: Mapping[str, str]) -> None:
     svc, team = settings.service_user, settings.team_group
     if hub.root.exists() and any(hub.root.iterdir()):
         raise UserError(f"{hub.root} exists and is not a hub: give an empty or new --root")
@@ -124,7 +125,7 @@ def _create(hub: Hub, settings: Settings, bin_dir: Path) -> None:
         _make_dirs(hub, settings)
         _make_mirror(hub, settings, undo)
         hub.save_settings(settings)
-        runtime.install_commands(Path(settings.runtime), bin_dir)
+        runtime.install_commands(Path(settings.runtime), bin_dir, helps)
 
 
 def init(
@@ -138,6 +139,7 @@ def init(
     mirror: str | None = None,
     s3_endpoint: str | None = None,
     full_every: int | None = None,
+    helps: Mapping[str, str],
 ) -> int:
     accounts.require_root("git nbcollab init")
     hub = Hub((root or DEFAULT_ROOT).absolute())
@@ -146,7 +148,7 @@ def init(
     asked: dict[str, object] = {**names, **backups}
     if hub.settings_file.exists():
         settings = _check_same(hub, asked)
-        changed = runtime.install_commands(Path(settings.runtime), bin_dir)
+        changed = runtime.install_commands(Path(settings.runtime), bin_dir, helps)
         say(
             f"the hub at {hub.root} is already set up"
             + (f"; linked {', '.join(changed)}" if changed else "; nothing changed")
@@ -169,7 +171,7 @@ def init(
         s3_endpoint=str(backups.get("s3_endpoint", "")),
         full_every=int(str(backups.get("full_every", Settings._field_defaults["full_every"]))),
     )
-    _create(hub, settings, bin_dir)
+    _create(hub, settings, bin_dir, helps)
     say(
         f"hub ready at {hub.root}: service account {settings.service_user}, team group"
         f" {settings.team_group}, reached at {settings.url}"

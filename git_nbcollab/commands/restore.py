@@ -14,12 +14,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from git_nbcollab import repo
 from git_nbcollab.backup import mirror, replay
 from git_nbcollab.backup.spool import Manifest, Spool
+from git_nbcollab.backup.store import StoreError
 from git_nbcollab.box import accounts
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import atomic_write
+from git_nbcollab.hub import repos
 from git_nbcollab.layout import Hub, Settings
 from git_nbcollab.names import CollabId
 from git_nbcollab.output import say
@@ -36,7 +37,7 @@ def _rebuild(
     names = replay.chain_names(cid, chains)
     manifests = replay.load_manifests(store, keys, names, stage)
     dest = stage / "collabs" / f"{cid}.git"
-    repo.init_bare(dest, settings.python)
+    repos.init_bare(dest, settings.python)
     replay.replay(store, manifests, dest, stage)
     meta = replay.meta_of(manifests)
     atomic_write(dest / "collab.json", json.dumps(meta, indent=1).encode(), 0o600)
@@ -83,7 +84,7 @@ def restore(*, source: str, root: Path, collab: CollabId | None, s3_endpoint: st
     store = mirror.open_store(mirror.check_mirror(source, "--from"), s3_endpoint)
     try:
         keys = store.keys("")
-    except mirror.StoreError as e:
+    except StoreError as e:
         raise UserError(f"{e}; nothing restored") from None
     found = replay.collabs_in(keys)
     if collab is not None:

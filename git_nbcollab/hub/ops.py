@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from git_nbcollab import backup, repo
-from git_nbcollab.cli import Parser
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import locked
 from git_nbcollab.hub import collabs, published
@@ -23,6 +22,7 @@ from git_nbcollab.names import (
     parse_spec,
     users,
 )
+from git_nbcollab.usage import Parser
 
 MAX_NOTEBOOK = 512 * 1024 * 1024
 Handler = Callable[[Hub, User, argparse.Namespace], dict[str, Any]]

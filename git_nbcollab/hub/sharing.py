@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from git_nbcollab import backup, repo
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import locked
-from git_nbcollab.hub import collabs
+from git_nbcollab.hub import collabs, repos
 from git_nbcollab.hub.collabs import Collab
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import CollabId, MemberSpec, Spec, User, author_branch
@@ -58,7 +58,7 @@ def share(
         collab = Collab(cid, name, members, user, datetime.now(UTC).isoformat(timespec="seconds"))
         tmp = hub.collabs / f".new-{cid}"
         try:
-            repo.init_bare(tmp, hub.settings.python)
+            repos.init_bare(tmp, hub.settings.python)
             commit = repo.commit_file(
                 tmp,
                 filename,

@@ -1,0 +1,25 @@
+"""What every mirror store (a local folder, S3) offers, and the errors it raises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+
+class StoreError(Exception):
+    """The store failed or refused; the message is one line for `backup status`."""
+
+
+class Missing(StoreError):
+    pass
+
+
+class Store(Protocol):
+    def put(self, key: str, path: Path, sha256: str) -> None:
+        """Upload `path` as `key` unless `key` exists with this sha256; never overwrite."""
+
+    def get(self, key: str, dest: Path) -> None:
+        """Download `key` into `dest`; Missing if there is no such key."""
+
+    def keys(self, prefix: str) -> dict[str, int]:
+        """Every key under `prefix`, with its size."""

@@ -1,0 +1,36 @@
+"""A collaboration's bare repo as the hub makes it: its config and its hook shims."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from git_nbcollab import proc
+from git_nbcollab.notebooks import treemerge
+from git_nbcollab.repo import git
+
+HOOKS = ("pre-receive", "post-receive")
+
+# What every collaboration's config says; users cannot change it (they cannot reach the file).
+REPO_CONFIG = {
+    "receive.denyNonFastForwards": "true",
+    "receive.fsckObjects": "true",
+    "core.logAllRefUpdates": "always",
+    "gc.auto": "0",
+}
+
+
+def init_bare(path: Path, python: str) -> None:
+    """A bare repo with the hub's config and hook shims (the shims run `python`)."""
+    proc.run(
+        "git", "init", "--quiet", "--bare", "--template=", "--initial-branch=master", str(path)
+    )
+    for key, value in REPO_CONFIG.items():
+        git(path, "config", key, value)
+    treemerge.leave_notebooks_to_us(path)
+    (path / "hooks").mkdir(mode=0o700)
+    for name in HOOKS:
+        shim = resources.files("git_nbcollab").joinpath("hooks", name).read_text()
+        hook = path / "hooks" / name
+        hook.write_text(shim.replace("@PYTHON@", python))
+        hook.chmod(0o700)

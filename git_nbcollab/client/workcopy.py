@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,15 @@ def check_free(directory: Path) -> None:
 def create(client: Client, collab: dict[str, Any], you: User, directory: Path) -> None:
     """Clone `collab` into `directory`, on `you`'s main branch, set up for plain git push."""
     branch = author_branch(you).removeprefix("refs/heads/")
-    client.git(
-        "clone", "--quiet", "--branch", branch, client.repo_url(collab["id"]), str(directory)
-    )
+    directory.mkdir(mode=0o700, parents=True)  # private from the start, whatever the umask
+    directory.chmod(0o700)
+    try:
+        client.git(
+            "clone", "--quiet", "--branch", branch, client.repo_url(collab["id"]), str(directory)
+        )
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
     settings = {
         "core.sshCommand": shlex.join(client.ssh_args(shared=False)),
         ID_KEY: collab["id"],

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from git_nbcollab import proc
 from git_nbcollab.backup.mirror import check_mirror, mirror_of
-from git_nbcollab.box import accounts, runtime
+from git_nbcollab.box import accounts, keys, runtime
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import Undo, undoable
 from git_nbcollab.layout import DEFAULT_ROOT, Hub, Settings
@@ -149,10 +149,11 @@ def init(
     if hub.settings_file.exists():
         settings = _check_same(hub, asked)
         changed = runtime.install_commands(Path(settings.runtime), bin_dir, helps)
-        say(
-            f"the hub at {hub.root} is already set up"
-            + (f"; linked {', '.join(changed)}" if changed else "; nothing changed")
-        )
+        notes = [f"linked {', '.join(changed)}"] if changed else []
+        dropped = keys.repair(hub, settings)
+        if dropped:
+            notes.append(f"dropped {dropped} authorized_keys lines that were not one forced key")
+        say(f"the hub at {hub.root} is already set up; {'; '.join(notes) or 'nothing changed'}")
         return 0
     chosen = {k: v if v is not None else DEFAULTS[k] for k, v in names.items()}
     user(chosen["service_user"])

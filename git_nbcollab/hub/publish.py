@@ -143,7 +143,8 @@ def _commit(
     parents = _parents(staged.repo, plan["old_master"], plan["sides"])
     commit = str(staged.repo.create_commit(None, who, who, message, plan["tree"], parents))
     meta = {k: v for k, v in _answer(plan).items() if k != "summary"} | {"commit": commit}
-    tag = _tag_object(staged.repo, commit, plan["tag"], author, published.tag_message(meta))
+    tagger = (plan["published_by"], f"{plan['published_by']}@nbcollab")  # the key's owner
+    tag = _tag_object(staged.repo, commit, plan["tag"], tagger, published.tag_message(meta))
     return commit, tag
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import stat
 import subprocess
 
 import pytest
@@ -77,3 +79,23 @@ def test_share_and_clone_each_open_one_ssh_connection(box: Box) -> None:
         running = subprocess.run(ps, capture_output=True, text=True).stdout.splitlines()
         masters = [line for line in running if line.split()[1] == "ssh" and line[0] != "Z"]
         assert masters == [], "the shared connection is closed when the command ends"
+
+
+def test_working_copies_are_private_wherever_they_are_made(box: Box) -> None:
+    """Homes are 0755: a copy made in ~ by clone or nbshare must still be closed to others."""
+    notebook = box.home("alice") / "clone-private.ipynb"
+    notebook.write_bytes((FIXTURES / "notebooks" / "sales.ipynb").read_bytes())
+    shutil.chown(notebook, box.user("alice"), box.user("alice"))
+    share = f"umask 022 && git nbshare {box.user('bob')} clone-private.ipynb"
+    done = box.run("alice", "sh", "-c", share, cwd=box.home("alice"))
+    assert done.returncode == 0, done.stderr
+    cid = done.stdout.split("(id ")[1].split(")")[0]
+    clone = f"umask 022 && git nbcollab clone {cid} {box.home('bob')}/clone-private"
+    done = box.run("bob", "sh", "-c", clone)
+    assert done.returncode == 0, done.stderr
+    for owner in ("alice", "bob"):
+        copy = box.home(owner) / "clone-private"
+        assert stat.S_IMODE(copy.stat().st_mode) == 0o700, owner
+        for probe in (["ls", str(copy)], ["cat", str(copy / "clone-private.ipynb")]):
+            seen = box.run("carol", *probe)
+            assert seen.returncode != 0 and "sales" not in seen.stdout, (owner, probe)

@@ -263,3 +263,15 @@ def test_a_notebook_broken_by_a_plain_push_is_refused(box: Box) -> None:
     assert done.returncode == 1 and "is not a valid notebook" in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert box.changes(before) == {}
+
+
+def test_the_tag_names_who_published_not_their_git_config(box: Box) -> None:
+    cid, _, bob = _collab(box, "pubtagger")
+    alice = box.user("alice")
+    for field, value in (("user.name", alice), ("user.email", f"{alice}@example.org")):
+        assert box.run("bob", "git", "config", field, value, cwd=bob).returncode == 0
+    done = box.run("bob", "git", "nbpublish", "--", "pubtagger", cwd=bob)
+    assert done.returncode == 0, done.stderr
+    tag = box.hub_git(cid, "cat-file", "tag", "refs/tags/pubtagger/v1.0.0").splitlines()
+    tagger = next(line for line in tag if line.startswith("tagger "))
+    assert tagger.startswith(f"tagger {box.user('bob')} <{box.user('bob')}@nbcollab> "), tagger

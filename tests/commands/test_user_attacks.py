@@ -133,7 +133,16 @@ def linked_notebooks(box: Box, name: str, marker: str, attacker: str) -> tuple[s
     return "notebooks", [folder]
 
 
-ATTACKS = [multi_line_pub, linked_pub, linked_ssh, linked_notebooks]
+def copied_pub(box: Box, name: str, marker: str, attacker: str) -> tuple[str, list[Path]]:
+    """A teammate's public key (readable by all) as one's own: their logins would become
+    this person's. Refused late (after the workspace is made), so all of it is undone."""
+    make_box_key(box, name)
+    bob = (box.home("bob") / f"{BOX_KEY}.pub").read_text()
+    as_person(box, name, f"printf '%s' '{bob}' > {BOX_KEY}.pub")
+    return "already", []
+
+
+ATTACKS = [multi_line_pub, linked_pub, linked_ssh, linked_notebooks, copied_pub]
 
 
 def adopted(box: Box, name: str) -> None:

@@ -187,12 +187,13 @@ def repair(hub: Hub, settings: Settings) -> int:
     old = hub.authorized_keys.read_text(errors="replace").splitlines()
     seen: set[str] = set()
     for _, path in stored(hub):
-        key = _salvage(read_file(path))
+        text = read_file(path)
+        key = _salvage(text)
         if key is None or key.blob in seen:
             path.unlink()
             continue
         seen.add(key.blob)
-        if read_file(path) != f"{key}\n":
+        if text != f"{key}\n":
             store(path, key, settings)
     rewrite(hub, settings)
     new = set(hub.authorized_keys.read_text().splitlines())

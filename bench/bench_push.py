@@ -86,7 +86,7 @@ def main(n: int) -> None:
     print(f"push through the gate and hooks (backups on): median {gate * 1000:.0f} ms")
     print(f"ratio gate/plain: {gate / base:.2f}x (target <= 1.3x)")
     line = audit_line_seconds()
-    print(f"audit line per push: {line * 1000:.2f} ms ({line / gate:.1%} of the gate push)")
+    print(f"audit line per push: {line * 1000:.2f} ms ({line / gate:.2%} of the gate push)")
 
 
 if __name__ == "__main__":

@@ -11,10 +11,13 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from git_nbcollab import audit
 from tests.box import Box
 
 LOOP = """
@@ -48,6 +51,16 @@ def plain_remote(box: Box, name: str) -> str:
     return f"ssh://{name}@127.0.0.1:{box.port}{home}/plain.git"
 
 
+def audit_line_seconds(n: int = 500) -> float:
+    """What the post-receive hook's audit line costs (the gate push above includes it)."""
+    move = ("refs/heads/u/bob/main", "1" * 40, "2" * 40)
+    with tempfile.TemporaryDirectory() as root:
+        start = time.perf_counter()
+        for _ in range(n):
+            audit.write(root, "bob", "push", "1a2b3c4d", [move])
+        return (time.perf_counter() - start) / n
+
+
 def main(n: int) -> None:
     with Box.started() as box:
         plain = f"{box.prefix}plain"
@@ -72,6 +85,8 @@ def main(n: int) -> None:
     print(f"plain push to an unhooked bare repo: median {base * 1000:.0f} ms")
     print(f"push through the gate and hooks (backups on): median {gate * 1000:.0f} ms")
     print(f"ratio gate/plain: {gate / base:.2f}x (target <= 1.3x)")
+    line = audit_line_seconds()
+    print(f"audit line per push: {line * 1000:.2f} ms ({line / gate:.2%} of the gate push)")
 
 
 if __name__ == "__main__":

@@ -159,6 +159,21 @@ def _admin_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     for parser in (add, remove, key_add, list_users):
         _add_root(parser)
     _backup_parsers(commands)
+    _log_parser(commands)
+
+
+def _log_parser(commands: argparse._SubParsersAction[Parser]) -> None:
+    log = commands.add_parser(
+        "log",
+        help="who did what on the hub: the audit log (as root or the service account)",
+        description="Every request through the gate and every change the hub makes, oldest first.",
+        epilog="example: git nbcollab log --collab alice,bob:analysis --since 3d",
+    )
+    log.add_argument("--collab", metavar="SPEC", help="only this collaboration: id or members:name")
+    log.add_argument("--user", metavar="NAME", help="only what this teammate did")
+    log.add_argument("--since", metavar="WHEN", help="30m, 2h, 3d ago, or a UTC date or time")
+    log.add_argument("--json", action="store_true", help="JSON lines, as stored")
+    _add_root(log)
 
 
 def _backup_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -295,6 +310,12 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
         if args.action == "status":
             return lambda: backup.status(root=args.root)
         return lambda: backup.run(root=args.root)
+    if args.command == "log":
+        from git_nbcollab.commands.log import log
+
+        return lambda: log(
+            root=args.root, collab=args.collab, who=args.user, since=args.since, as_json=args.json
+        )
     if args.command == "restore":
         from git_nbcollab.commands.restore import restore
 

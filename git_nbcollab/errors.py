@@ -27,8 +27,18 @@ def _log_bug() -> str:
     return path
 
 
-def run_main(prog: str, body: Callable[[], int]) -> int:
-    """Run a command body and turn every outcome into an exit code, never a traceback."""
+def disk_full(error: BaseException) -> bool:
+    """An OSError for a full disk or quota, or a tool's error that says so (git, libgit2)."""
+    import errno
+
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "No space left on device" in str(error) or "Disk quota exceeded" in str(error)
+
+
+def run_main(prog: str, body: Callable[[], int], disk: str = "the disk") -> int:
+    """Run a command body and turn every outcome into an exit code, never a traceback. A full
+    `disk` is said in one line: the commands leave nothing half-done when a write fails."""
     try:
         return body()
     except UserError as e:
@@ -42,6 +52,11 @@ def run_main(prog: str, body: Callable[[], int]) -> int:
     except BrokenPipeError:
         return OK
     except Exception as e:
+        if disk_full(e):
+            print(
+                f"{prog}: {disk} is full: free space (or ask its admin), try again", file=sys.stderr
+            )
+            return REFUSED
         path = _log_bug()
         print(
             f"{prog}: internal error ({type(e).__name__}: {e}); details in {path}", file=sys.stderr

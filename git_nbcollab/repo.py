@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from git_nbcollab import proc
+from git_nbcollab import audit, proc
 from git_nbcollab.names import ZERO
 
 
@@ -58,8 +58,9 @@ class Staging:
         objects = str(path / "objects")
         odb = pygit2.Odb()
         odb.add_backend(pygit2.OdbBackendLoose(str(quarantine), 1, False), 3)
-        odb.add_backend(pygit2.OdbBackendPack(objects), 2)
-        odb.add_backend(pygit2.OdbBackendLoose(objects, 1, False), 1)
+        # the repo's own objects as an alternate: read, never written (libgit2 tries the next
+        # writable backend when one fails, so a full disk would leave folders in objects/)
+        odb.add_disk_alternate(objects)
         self.repo = pygit2.Repository(str(path))
         self.repo.set_odb(odb)
 
@@ -106,6 +107,7 @@ def update_refs(path: Path, updates: Sequence[RefUpdate], reason: str) -> None:
         "--stdin",
         input=("\n".join(lines) + "\n").encode(),
     )
+    audit.moved.extend((u.ref, u.old, u.new) for u in updates)
 
 
 def branches(path: Path, prefix: str = "refs/heads/") -> list[str]:

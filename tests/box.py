@@ -63,6 +63,7 @@ class Box:
     prefix: str
     port: int = field(default_factory=free_port)
     sshd: subprocess.Popen[bytes] | None = None
+    mounted: bool = False  # the hub is a small tmpfs of its own (to fill its disk)
 
     @property
     def root(self) -> Path:
@@ -230,6 +231,8 @@ class Box:
             for path in sorted(top.rglob("*")):
                 if path.name.startswith("known_hosts"):  # ssh's own cache of host keys
                     continue
+                if self.root / "audit" in (path, path.parent):
+                    continue  # the audit log records refusals too (tests/commands/test_log.py)
                 st = path.lstat()
                 digest = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
                 state[str(path)] = f"{st.st_mode:o} {st.st_uid} {hash(digest)}"
@@ -283,19 +286,29 @@ class Box:
         for short in TEAM:
             subprocess.run(["userdel", "--remove", self.user(short)], capture_output=True)
         subprocess.run(["userdel", self.service], capture_output=True)
+        if self.mounted:
+            subprocess.run(["umount", "--lazy", str(self.root)], capture_output=True)
         for group in (self.team, self.service):
             subprocess.run(["groupdel", group], capture_output=True)
         shutil.rmtree(self.base, ignore_errors=True)
 
     @classmethod
     @contextlib.contextmanager
-    def started(cls, *init_args: str, keep: bool = False) -> Iterator[Box]:
+    def started(
+        cls, *init_args: str, keep: bool = False, hub_size: str | None = None
+    ) -> Iterator[Box]:
         """A box whose hub was made with `git nbcollab init ... INIT_ARGS`; removed afterwards
-        (with `keep`, after Enter is pressed)."""
+        (with `keep`, after Enter is pressed). With `hub_size` (`32m`) the hub is a tmpfs of
+        that size, so a test can fill its disk."""
         base = Path(tempfile.mkdtemp(prefix="nbcollab-box-"))
         base.chmod(0o755)
         box = cls(base=base, prefix=f"nbt{secrets.token_hex(2)}")
         try:
+            if hub_size:
+                box.root.mkdir()
+                mount = ["mount", "-t", "tmpfs", "-o", f"size={hub_size}", "tmpfs", str(box.root)]
+                subprocess.run(mount, check=True)
+                box.mounted = True
             box.bin_dir.mkdir(mode=0o755)
             init = ["init", *box.init_options(), "--bin-dir", str(box.bin_dir), *init_args]
             assert box.admin(*init) == 0

@@ -33,5 +33,10 @@ def test_the_push_path_imports_no_dataclasses_or_shlex() -> None:
     assert {"dataclasses", "shlex", "argparse"} & modules == set()
 
 
+def test_the_post_receive_hook_logs_and_queues_without_json_re_or_pathlib() -> None:
+    modules = loaded_after("from git_nbcollab import audit, backup, hook")
+    assert {"json", "re", "pathlib", "dataclasses"} & modules == set()
+
+
 def test_the_probe_sees_imports() -> None:
     assert "pygit2" in loaded_after("import pygit2"), "the check above can fail"

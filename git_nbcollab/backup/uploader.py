@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from git_nbcollab import audit
 from git_nbcollab.backup import mirror
 from git_nbcollab.backup.spool import Manifest, Spool, sha256_file
 from git_nbcollab.backup.store import StoreError
@@ -92,6 +93,18 @@ def send_published(hub: Hub, store: mirror.Store) -> int:
     return sent
 
 
+def send_audit(hub: Hub, store: mirror.Store) -> int:
+    """Mirror the audit log's new lines, as pieces that are never rewritten (see audit.pieces)."""
+    sent = 0
+    for key, data in audit.pieces(str(hub.root), set(store.keys(f"{audit.FOLDER}/"))):
+        piece = hub.spool / ".audit-piece"
+        atomic_write(piece, data, 0o600)
+        store.put(key, piece, sha256_file(piece))
+        piece.unlink()
+        sent += len(data)
+    return sent
+
+
 def drain_once(hub: Hub) -> int:
     """Bundle every request, send the queue and the published tree; returns bytes sent.
 
@@ -104,7 +117,7 @@ def drain_once(hub: Hub) -> int:
         spool.bundle_requested(settings.full_every, target)
         store = mirror.open_store(target, settings.s3_endpoint)
         sent = sum(send_entry(store, entry) for entry in spool.entries())
-        sent += send_published(hub, store)
+        sent += send_published(hub, store) + send_audit(hub, store)
     except StoreError as e:
         _save_status(spool, last_error=str(e), error_at=now())
         raise

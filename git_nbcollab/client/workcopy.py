@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 from pathlib import Path
@@ -15,8 +16,17 @@ from git_nbcollab.notebooks import treemerge
 
 
 def check_free(directory: Path) -> None:
-    if directory.exists() or directory.is_symlink():
+    """`directory` does not exist yet and the user may make it (os.path answers False where
+    pathlib raises, e.g. under a folder the user cannot enter)."""
+    if os.path.lexists(directory):
         raise UserError(f"{directory} already exists: give another folder")
+    parent = directory.absolute().parent
+    while not os.path.exists(parent) and parent != parent.parent:
+        parent = parent.parent
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(
+            f"cannot make {directory}: you may not write in {parent}; give a folder of yours"
+        )
 
 
 def create(client: Client, collab: dict[str, Any], you: User, directory: Path) -> None:

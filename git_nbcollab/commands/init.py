@@ -104,20 +104,29 @@ def _make_mirror(hub: Hub, settings: Settings, undo: Undo) -> None:
     shutil.chown(folder, settings.service_user, settings.service_user)
 
 
+def _account(*cmd: str) -> None:
+    """groupadd, useradd, usermod: one line when they refuse (another program holding
+    /etc/group.lock, say); `_create` then undoes what it did."""
+    try:
+        proc.run(*cmd)
+    except proc.ProcessError as e:
+        raise UserError(f"{cmd[0]} failed ({e.message}); nothing was changed: try again") from None
+
+
 def _create(hub: Hub, settings: Settings, bin_dir: Path, helps: Mapping[str, str]) -> None:
     svc, team = settings.service_user, settings.team_group
     if hub.root.exists() and any(hub.root.iterdir()):
         raise UserError(f"{hub.root} exists and is not a hub: give an empty or new --root")
     with undoable() as undo:
         if not accounts.group_exists(team):
-            proc.run("groupadd", team)
+            _account("groupadd", team)
             undo.push(lambda: proc.run("groupdel", team))
         if not accounts.exists(svc):
             home = ["--home-dir", str(hub.root), "--no-create-home", "--shell", "/bin/sh"]
-            proc.run("useradd", "--system", "--user-group", *home, svc)
+            _account("useradd", "--system", "--user-group", *home, svc)
             undo.push(lambda: proc.run("userdel", svc))
         if not accounts.in_group(svc, team):  # so what it publishes can belong to the team
-            proc.run("usermod", "--append", "--groups", team, svc)
+            _account("usermod", "--append", "--groups", team, svc)
             undo.push(lambda: proc.run("gpasswd", "--delete", svc, team))
         accounts.unlock_for_keys(svc)
         if not hub.root.exists():

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from git_nbcollab import audit
 from git_nbcollab.backup import mirror, replay
 from git_nbcollab.backup.spool import Manifest, Spool
 from git_nbcollab.backup.store import StoreError
@@ -22,7 +23,7 @@ from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import atomic_write
 from git_nbcollab.hub import repos
 from git_nbcollab.layout import Hub, Settings
-from git_nbcollab.names import CollabId
+from git_nbcollab.names import ZERO, CollabId
 from git_nbcollab.output import say
 
 
@@ -108,6 +109,9 @@ def restore(*, source: str, root: Path, collab: CollabId | None, s3_endpoint: st
         _move_in(hub, stage, last, fresh, source, settings)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+    for cid, manifest in sorted(last.items()):
+        refs = [(ref, ZERO, new) for ref, new in sorted(manifest.refs.items())]
+        audit.write(str(hub.root), "root", "restore", cid, refs)
     say(
         f"restored {len(last)} collaborations"
         + (f" and {len(fresh)} published files" if fresh else "")

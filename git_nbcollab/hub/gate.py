@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from git_nbcollab import audit
 from git_nbcollab.errors import UserError, run_main
 from git_nbcollab.hub import collabs
 from git_nbcollab.hub.hook import IDENTITY
@@ -50,21 +51,33 @@ def repo_id(path: str) -> str:
 
 
 def serve_pack(hub: Hub, caller: User, command: str, path: str) -> int:
+    """Exec git for a member; a fetch is logged here, a push by its hooks (they know the refs)."""
+    op = "fetch" if command == "git-upload-pack" else "push"
     try:
-        cid = collab_id(repo_id(path))
-    except UserError:
-        raise collabs.not_found(repo_id(path)) from None
-    collab = collabs.resolve(hub, caller, cid)
+        try:
+            cid = collab_id(repo_id(path))
+        except UserError:
+            raise collabs.not_found(repo_id(path)) from None
+        collab = collabs.resolve(hub, caller, cid)
+    except UserError as e:
+        audit.write(str(hub.root), caller, op, repo_id(path)[:80], reason=str(e))
+        raise
+    if op == "fetch":
+        audit.write(str(hub.root), caller, op, collab.id)
     os.environ[IDENTITY] = caller
     os.execvp("git", ["git", command.removeprefix("git-"), str(hub.repo(collab.id))])
 
 
 def serve(root: str, caller_name: str, request: str) -> int:
     hub = Hub(Path(root))
-    caller = user(caller_name)
-    if not hub.is_teammate(caller):
-        raise UserError(f"{caller} is no longer a teammate on this hub")
-    words = parse_request(request)
+    try:
+        caller = user(caller_name)
+        if not hub.is_teammate(caller):
+            raise UserError(f"{caller} is no longer a teammate on this hub")
+        words = parse_request(request)
+    except UserError as e:
+        audit.write(root, caller_name, "request", request[:200], reason=str(e))
+        raise
     if words[0] in PACK_COMMANDS:
         return serve_pack(hub, caller, words[0], words[1])
     from git_nbcollab.hub import ops
@@ -79,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     os.umask(0o077)
     request = os.environ.get("SSH_ORIGINAL_COMMAND", "")
-    return run_main("git-nbcollab", lambda: serve(args[0], args[1], request))
+    return run_main("git-nbcollab", lambda: serve(args[0], args[1], request), "the hub's disk")
 
 
 if __name__ == "__main__":

@@ -20,25 +20,42 @@ def pre_receive(user: str | None, lines: Iterable[str]) -> int:
     if not user:
         print("refused: pushes reach the hub only through its ssh gate", file=sys.stderr)
         return 1
-    refused = 0
+    refused, moves = [], []
     for line in lines:
         old, new, ref = line.split()
+        moves.append((ref, old, new))
         reason = refusal(User(user), ref, old, new)
         if reason:
             print(f"refused {ref}: {reason}", file=sys.stderr)
-            refused += 1
+            refused.append(f"{ref}: {reason}")
+    if refused:
+        _log(os.environ.get("GIT_DIR", "."), user, moves, "; ".join(refused))
     return 1 if refused else 0
 
 
+def _log(repo: str, user: str, moves: list[tuple[str, str, str]], reason: str = "") -> None:
+    """The push's line in the audit log (the gate execs git, so the hooks know the refs)."""
+    from git_nbcollab import audit
+
+    root, name = _hub_of(repo)
+    audit.write(root, user, "push", name[:-4], moves, reason)
+
+
+def _hub_of(git_dir: str) -> tuple[str, str]:
+    """(hub root, `<id>.git`) of the repo a hook runs in."""
+    path = os.path.realpath(git_dir)
+    return os.path.dirname(os.path.dirname(path)), os.path.basename(path)
+
+
 def post_receive(repo: str, lines: Iterable[str]) -> int:
-    """Queue a backup of this collaboration; the uploader runs detached (no waiting here).
-    Imports nothing beyond `backup`, which imports only os and sys: every push pays for it."""
+    """Log the push and queue a backup of this collaboration; the uploader runs detached (no
+    waiting here). `backup` and `audit` import only os, sys, time: every push pays for them."""
     from git_nbcollab import backup
 
-    for _ in lines:  # git writes the updated refs to us; read them all
-        pass
-    path = os.path.realpath(repo)
-    backup.queue_path(os.path.dirname(os.path.dirname(path)), os.path.basename(path)[:-4])
+    moves = [(ref, old, new) for old, new, ref in (line.split() for line in lines)]
+    _log(repo, os.environ.get(IDENTITY, ""), moves)
+    root, name = _hub_of(repo)
+    backup.queue_path(root, name[:-4])
     return 0
 
 

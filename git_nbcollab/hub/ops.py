@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from git_nbcollab import backup, repo
+from git_nbcollab import audit, backup, repo
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import locked
 from git_nbcollab.hub import collabs, published
@@ -169,7 +169,17 @@ HANDLERS: dict[str, Handler] = {
 
 
 def dispatch(hub: Hub, caller: User, words: Sequence[str]) -> int:
-    args = _parser().parse_args(words)
-    answer = {"you": caller, **HANDLERS[args.op](hub, caller, args)}
+    """Run one operation and log it, with the refs it moved or why it was refused."""
+    args = None
+    try:
+        args = _parser().parse_args(words)
+        answer = {"you": caller, **HANDLERS[args.op](hub, caller, args)}
+    except UserError as e:
+        asked = str(getattr(args, "spec", None) or "")
+        audit.write(str(hub.root), caller, words[0][:40], asked, audit.moved, str(e))
+        raise
+    collab = answer.get("collab") or {}
+    cid = collab if isinstance(collab, str) else str(collab.get("id", ""))
+    audit.write(str(hub.root), caller, args.op, cid, audit.moved)
     sys.stdout.write(json.dumps(answer))
     return 0

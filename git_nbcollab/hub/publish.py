@@ -64,6 +64,10 @@ def _master_tree(staged: Any, merged: str, old_master: str | None, name: str, sp
     if source not in tree:
         found = sorted(e.name for e in tree if e.name.endswith(".ipynb")) or ["none"]
         raise UserError(f"no {source} in {spec} (its notebooks: {', '.join(found)})")
+    if tree[source].type_str != "blob":
+        raise UserError(
+            f"{source} in {spec} is a submodule or folder, not a notebook: commit the file"
+        )
     notebook.read(treemerge.blob_data(staged, tree[source].id), f"{source} as merged")
     builder = staged.TreeBuilder(tree)
     builder.remove(source)

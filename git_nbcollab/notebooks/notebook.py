@@ -103,10 +103,12 @@ def read(data: bytes, what: str) -> NotebookNode:
     try:
         doc = _parse(data)
         _check_cells(doc)
+        _validate(doc, what)
+        return _nbformat().v4.to_notebook_json(doc)
     except ValueError as e:
         raise UserError(f"{what} is not a valid notebook: {_short(str(e))}") from None
-    _validate(doc, what)
-    return _nbformat().v4.to_notebook_json(doc)
+    except RecursionError:  # json, jsonschema and nbformat all recurse
+        raise UserError(f"{what} is not a valid notebook: its JSON is nested too deeply") from None
 
 
 def dumps(nb: Any) -> bytes:

@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from git_nbcollab import proc
+from git_nbcollab import audit, proc
 from git_nbcollab.box import accounts
 from git_nbcollab.box import keys as pubkeys
 from git_nbcollab.errors import UserError
@@ -160,6 +160,7 @@ def add(*, root: Path, name: str, keys: list[Path]) -> int:
         _store_keys(hub, settings, who, {BOX_KEY: _box_key(who), **laptop_keys})
         pubkeys.rewrite(hub, settings)
         _configure_git(settings, who, key)
+    audit.write(str(hub.root), "root", f"user add {who}")
     say(
         f"{who} is a teammate: ~{who}/notebooks is theirs alone, ~{who}/notebooks/shared is the"
         f" published tree, and git nbshare/nbcollab reach the hub with their key"
@@ -173,6 +174,7 @@ def add_keys(*, root: Path, name: str, keys: list[Path]) -> int:
     _teammate(hub, who)
     _store_keys(hub, settings, who, found)
     pubkeys.rewrite(hub, settings)
+    audit.write(str(hub.root), "root", f"user key add {who}")
     say(f"{who} can reach the hub with {', '.join(str(k) for k in keys)}")
     return 0
 
@@ -184,6 +186,7 @@ def remove(*, root: Path, name: str) -> int:
     pubkeys.rewrite(hub, settings)
     if accounts.exists(who) and accounts.in_group(who, settings.team_group):
         proc.run("gpasswd", "--delete", who, settings.team_group)
+    audit.write(str(hub.root), "root", f"user remove {who}")
     say(f"{who} can no longer reach the hub; their notebooks and branches are kept")
     return 0
 

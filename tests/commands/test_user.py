@@ -124,6 +124,9 @@ def test_remove_revokes_access_and_keeps_the_work(box: Box, extra: str, tmp_path
     done = box.run_as(extra, "git", "nbcollab", "list")
     assert done.returncode != 0
     assert box.admin("user", "remove", extra) == 1, "a second remove says there is no such teammate"
+    logged = "".join(p.read_text() for p in sorted((box.root / "audit").glob("*.jsonl")))
+    for op in (f"user add {extra}", f"user remove {extra}"):
+        assert logged.count(f'"user":"root","op":"{op}"') == 1, f"the audit log has {op} once"
 
 
 def test_key_add_and_list(box: Box, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

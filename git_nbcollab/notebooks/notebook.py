@@ -15,13 +15,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 from git_nbcollab.errors import UserError
-from git_nbcollab.notebooks.cellmerge import (
-    Conflict,
-    MergeResult,
-    Options,
-    merge_notebooks,
-    with_unique_ids,
-)
+from git_nbcollab.notebooks import cellkeys
+from git_nbcollab.notebooks.cellmerge import Conflict, MergeResult, Options, merge_notebooks
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -154,14 +149,20 @@ def _swap_output(output: Any, payloads: dict[str, str], prefix: str) -> Any:
     return {**output, "data": swapped}
 
 
-def _cell_keys(base: Any, ours: Any, theirs: Any) -> tuple[list[str], list[str], list[str]]:
-    """A matching key per cell: the cell ids when every cell has one, else an nbdime alignment."""
-    sides = (base, ours, theirs)
-    if all("id" in cell for nb in sides for cell in nb.cells):
-        base_ids, ours_ids, theirs_ids = ([str(cell.id) for cell in nb.cells] for nb in sides)
-        return base_ids, ours_ids, theirs_ids
-    base_keys = [f"b{i}" for i in range(len(base.cells))]
-    return base_keys, _align(base, ours, "o"), _align(base, theirs, "t")
+def _cell_keys(base: Any, ours: Any, theirs: Any) -> cellkeys.Keys:
+    """A key per cell: its id when ids are identities, else one from aligning by content."""
+    sides = (base.cells, ours.cells, theirs.cells)
+    if cellkeys.ids_are_identities(*sides):
+        return cellkeys.id_keys(sides)
+    kb = [f"b{i}" for i in range(len(base.cells))]
+    if not base.cells:  # no common version: align theirs to ours
+        ko = [f"o{j}" for j in range(len(ours.cells))]
+        return kb, ko, cellkeys.keyed(_align(ours, theirs, rewrites=False), ko, "t")
+    return (
+        kb,
+        cellkeys.keyed(_align(base, ours), kb, "o"),
+        cellkeys.keyed(_align(base, theirs), kb, "t"),
+    )
 
 
 def _skeleton(nb: Any) -> dict[str, Any]:
@@ -174,24 +175,39 @@ def _skeleton(nb: Any) -> dict[str, Any]:
     return {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": cells}
 
 
-def _align(base: Any, other: Any, prefix: str) -> list[str]:
-    """Keys for `other`'s cells: `b<i>` where nbdime matches base cell i, else `<prefix><j>`."""
+def _align(ref: Any, other: Any, *, rewrites: bool = True) -> list[int | None]:
+    """For each of `other`'s cells, the index of the `ref` cell nbdime aligns it with, or None.
+
+    nbdime sees a cell rewritten beyond its similarity threshold as removed and added at the same
+    place; with `rewrites` such a cell is paired with the one it replaced (in order, same cell
+    type), so that a rewrite is an edit: two rewrites of one cell conflict, and the other side's
+    run is kept. (Without a base there is nothing to rewrite: only similar cells pair.)
+    """
     _nbformat()
     from nbdime.diffing.notebooks import diff_notebooks
 
-    diff = diff_notebooks(_skeleton(base), _skeleton(other))
+    diff = diff_notebooks(_skeleton(ref), _skeleton(other))
     ops: list[dict[str, Any]] = next((d["diff"] for d in diff if d["key"] == "cells"), [])
-    keys: list[str] = []
+    at: dict[int, list[dict[str, Any]]] = {}
+    for op in ops:
+        at.setdefault(op["key"], []).append(op)
+    matches: list[int | None] = []
     removed: set[int] = set()
-    for k in range(len(base.cells) + 1):
-        for op in (op for op in ops if op["key"] == k):
-            if op["op"] == "addrange":
-                keys += [f"{prefix}{len(keys) + j}" for j in range(len(op["valuelist"]))]
-            elif op["op"] == "removerange":
-                removed.update(range(k, k + op["length"]))
-        if k < len(base.cells) and k not in removed:
-            keys.append(f"b{k}")
-    return keys
+    for k in range(len(ref.cells) + 1):
+        added = [c for op in at.get(k, ()) if op["op"] == "addrange" for c in op["valuelist"]]
+        gone = [range(k, k + op["length"]) for op in at.get(k, ()) if op["op"] == "removerange"]
+        replaced = [i for r in gone for i in r]
+        removed.update(replaced)
+        for j, cell in enumerate(added):
+            paired = (
+                rewrites
+                and j < len(replaced)
+                and ref.cells[replaced[j]].cell_type == cell["cell_type"]
+            )
+            matches.append(replaced[j] if paired else None)
+        if k < len(ref.cells) and k not in removed:
+            matches.append(k)
+    return matches
 
 
 def _empty_like(nb: Any) -> Any:
@@ -225,16 +241,19 @@ def merge(
     nb_ours = read(ours, ours_name)
     nb_theirs = read(theirs, theirs_name)
     nb_base = read(base, "the merge base") if base is not None else _empty_like(nb_ours)
+    if base is not None and base in (ours, theirs):  # one side unchanged: the other, as it is
+        return MergeResult(theirs if base == ours else ours, ())
     keys = _cell_keys(nb_base, nb_ours, nb_theirs)
     opts = Options(newer=newer, resolve=resolve, names=(ours_name, theirs_name))
-    merged, conflicts = merge_notebooks(nb_base, nb_ours, nb_theirs, keys, opts)
+    merged, outcome = merge_notebooks(nb_base, nb_ours, nb_theirs, keys, opts)
     if merged is None:
-        return MergeResult(None, conflicts)
-    if merged["nbformat_minor"] >= 5:
-        merged["cells"] = with_unique_ids(merged["cells"])
+        return MergeResult(None, outcome.conflicts, outcome.notes)
+    for side, data in ((nb_ours, ours), (nb_theirs, theirs)):
+        if merged == side:  # a notebook that passes through unchanged keeps its bytes
+            return MergeResult(data, (), outcome.notes)
     merged_nb = _nbformat().from_dict(merged)
     _validate_merged(merged_nb)
-    return MergeResult(dumps(merged_nb), ())
+    return MergeResult(dumps(merged_nb), (), outcome.notes)
 
 
 def _validate_merged(nb: Any) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from git_nbcollab.errors import UserError
-from git_nbcollab.notebooks import notebook
+from git_nbcollab.notebooks import cellmerge, notebook
 from tests.box import FIXTURES
 
 NOTEBOOKS = sorted((FIXTURES / "notebooks").glob("*.ipynb"))
@@ -163,16 +163,20 @@ def test_merge_names_the_invalid_side() -> None:
 
 
 def test_merge_refuses_an_invalid_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = fixture(FIXTURES / "notebooks" / "analysis.ipynb")
+    case = FIXTURES / "merge" / "different-cells-edited"
+    base, ours, theirs = (fixture(case / f"{n}.ipynb") for n in ("base", "ours", "theirs"))
     invalid = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "x"}]}
-    monkeypatch.setattr(notebook, "merge_notebooks", lambda *args: (invalid, ()))
+    outcome = cellmerge.Merged([], (), ())
+    monkeypatch.setattr(notebook, "merge_notebooks", lambda *args: (invalid, outcome))
     with pytest.raises(UserError, match=r"^refusing to write the merge: the merged result is not"):
-        notebook.merge(data, data, data)
+        notebook.merge(base, ours, theirs)
 
 
 def test_conflict_str_is_one_readable_line() -> None:
-    c = notebook.Conflict(3, "import pandas as pd", ("alice", "bob"), "deleted")
-    assert str(c) == "cell 3 ('import pandas as pd'): edited by alice but deleted by bob"
+    c = notebook.Conflict(3, "import pandas as pd", ("alice", "bob"), "deleted", "1a2b")
+    assert str(c) == "cell 4 ('import pandas as pd', id 1a2b): edited by alice but deleted by bob"
+    c = notebook.Conflict(0, "x = 1", ("alice", "bob"))
+    assert str(c) == "cell 1 ('x = 1'): edited differently by alice and bob", "counted from 1"
 
 
 def test_import_is_cheap() -> None:
@@ -225,7 +229,7 @@ def test_both_added_same_cells_with_same_ids() -> None:
     assert same.notebook == data, "both added the same notebook: it is kept once"
     ours, theirs = _with_source(data, 3, "parse(rows[0])"), _with_source(data, 3, "parse(rows[1])")
     result = notebook.merge(None, ours, theirs)
-    want = [notebook.Conflict(3, "parse(rows[0])", ("ours", "theirs"), "edited")]
+    want = [notebook.Conflict(3, "parse(rows[0])", ("ours", "theirs"), "edited", "clean-03")]
     assert list(result.conflicts) == want, "same cell id added with two sources conflicts"
 
 

@@ -48,8 +48,8 @@ def _validation_reason(error: Any) -> str:
     return _short(f"{path}: {message}" if path else message)
 
 
-def _parse(data: bytes) -> dict[str, Any]:
-    """Decode the JSON of a v4 notebook; raises ValueError with a short reason."""
+def _parse(data: bytes, versions: tuple[int, ...] = (4,)) -> dict[str, Any]:
+    """Decode the JSON of a notebook of one of `versions`; raises ValueError with a reason."""
     if not data or data.isspace():
         raise ValueError("the file is empty")
     try:
@@ -60,8 +60,9 @@ def _parse(data: bytes) -> dict[str, Any]:
         raise ValueError(f"not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     if not isinstance(doc, dict) or ("cells" not in doc and "worksheets" not in doc):
         raise ValueError("JSON, but not a notebook (no cells)")
-    if doc.get("nbformat") != 4 or not isinstance(doc.get("nbformat_minor"), int):
-        raise ValueError(f"nbformat {doc.get('nbformat')!r} is not supported (need 4)")
+    if doc.get("nbformat") not in versions or not isinstance(doc.get("nbformat_minor"), int):
+        need = " or ".join(map(str, versions))
+        raise ValueError(f"nbformat {doc.get('nbformat')!r} is not supported (need {need})")
     return doc
 
 
@@ -102,6 +103,49 @@ def read(data: bytes, what: str) -> NotebookNode:
         raise UserError(f"{what} is not a valid notebook: {_short(str(e))}") from None
     _validate(doc, what)
     return _nbformat().v4.to_notebook_json(doc)
+
+
+def shareable(data: bytes, what: str) -> tuple[bytes, str]:
+    """The notebook as it enters a collaboration: nbformat 4.5, every cell with a unique, stable
+    id, so that teammates' JupyterLabs do not each invent their own. Notebooks Jupyter opens
+    (nbformat 3, 4.x without ids or with a stray one, repeated ids) are upgraded and repaired
+    with nbformat's own upgrade and id repair. Returns the bytes (the same bytes when nothing
+    needed doing) and one line saying what was done ("" for nothing)."""
+    try:
+        doc = _parse(data, versions=(3, 4))
+    except ValueError as e:
+        raise UserError(f"{what} is not a valid notebook: {_short(str(e))}") from None
+    repair = _repair_needed(doc)
+    if not repair:
+        read(data, what)
+        return data, ""
+    nbformat = _nbformat()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+            if nb.nbformat_minor < 5:
+                nb = nbformat.v4.upgrade(nb)
+            nbformat.validator.normalize(nb)  # ids that are missing or repeat: new ones
+        except (nbformat.ValidationError, ValueError, KeyError, TypeError, AttributeError) as e:
+            raise UserError(f"{what} is not a valid notebook: {_validation_reason(e)}") from None
+    repaired = dumps(nb)
+    read(repaired, what)
+    return repaired, f"{what}: {repair} (as Jupyter does)"
+
+
+def _repair_needed(doc: dict[str, Any]) -> str:
+    """What `shareable` must do to a parsed notebook, in words ("" for nothing)."""
+    version = f"{doc['nbformat']}.{doc['nbformat_minor']}"
+    if doc["nbformat"] < 4:
+        return f"upgraded from nbformat {version} to 4.5, with cell ids"
+    cells = doc.get("cells")
+    ids = [c.get("id") for c in cells if isinstance(c, dict)] if isinstance(cells, list) else []
+    if doc["nbformat_minor"] < 5:
+        stray = " (its stray ids replaced)" if any(i is not None for i in ids) else ""
+        return f"gave every cell an id{stray}: nbformat {version} to 4.5"
+    bad = len(ids) - len({i for i in ids if isinstance(i, str)})
+    return f"gave new ids to {bad} cells whose ids were missing or repeated" if bad else ""
 
 
 def dumps(nb: Any) -> bytes:

@@ -248,3 +248,58 @@ def test_old_base_and_a_side_upgraded_to_cell_ids() -> None:
     assert merged["nbformat_minor"] == 5, "the result has the newer minor version"
     assert ids(merged) == ["up-0", "up-1", "up-2", "up-3"], "ours' new cell ids are kept"
     assert merged["cells"][2]["source"] == ["x * 3"], "theirs' edit is matched to the same cell"
+
+
+V3 = {
+    "nbformat": 3,
+    "nbformat_minor": 0,
+    "metadata": {"name": "old"},
+    "worksheets": [
+        {
+            "metadata": {},
+            "cells": [
+                {"cell_type": "heading", "level": 1, "source": "Old", "metadata": {}},
+                {"cell_type": "code", "input": "1 + 1", "language": "python",
+                 "outputs": [], "prompt_number": 1, "metadata": {}},
+            ],
+        }
+    ],
+}  # fmt: skip
+MD = {"cell_type": "markdown", "source": "x", "metadata": {}}
+JUPYTER_OPENS = {
+    "nbformat 3": (V3, "upgraded from nbformat 3.0 to 4.5, with cell ids"),
+    "4.4 without ids": (
+        {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [MD, MD]},
+        "gave every cell an id: nbformat 4.4 to 4.5",
+    ),
+    "4.4 with a stray id": (
+        {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [MD, MD | {"id": "a"}]},
+        "gave every cell an id (its stray ids replaced): nbformat 4.4 to 4.5",
+    ),
+    "4.5 with repeated ids": (
+        {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [MD | {"id": "a"}] * 3},
+        "gave new ids to 2 cells whose ids were missing or repeated",
+    ),
+}
+
+
+@pytest.mark.parametrize("doc,said", JUPYTER_OPENS.values(), ids=JUPYTER_OPENS.keys())
+def test_shareable_repairs_what_jupyter_opens_and_says_so(doc: dict[str, Any], said: str) -> None:
+    data, message = notebook.shareable(json.dumps(doc).encode(), "old.ipynb")
+    assert message == f"old.ipynb: {said} (as Jupyter does)", "one line naming the repair"
+    nb = validated(data)
+    assert nb["nbformat_minor"] == 5, "shared as nbformat 4.5"
+    cell_ids = ids(nb)
+    assert all(isinstance(i, str) for i in cell_ids) and len(set(cell_ids)) == len(cell_ids)
+    assert notebook.read(data, "again") is not None, "what is shared reads back strictly"
+
+
+def test_shareable_keeps_a_good_notebook_byte_for_byte() -> None:
+    data = fixture(FIXTURES / "notebooks" / "analysis.ipynb")
+    assert notebook.shareable(data, "analysis.ipynb") == (data, ""), "nothing to repair"
+
+
+@pytest.mark.parametrize("name", ["not JSON", "JSON list", "bad output", "empty file"])
+def test_shareable_still_refuses_what_is_not_a_notebook(name: str) -> None:
+    with pytest.raises(UserError, match=r"^alice.ipynb is not a valid notebook: "):
+        notebook.shareable(BAD_INPUTS[name], "alice.ipynb")

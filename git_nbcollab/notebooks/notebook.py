@@ -21,7 +21,7 @@ from git_nbcollab.notebooks.cellmerge import Conflict, MergeResult, Options, mer
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-__all__ = ["Conflict", "MergeResult", "dumps", "merge", "read"]
+__all__ = ["Conflict", "MergeResult", "dumps", "merge", "read", "shareable"]
 
 _REASON_MAX = 160
 
@@ -279,8 +279,9 @@ def merge(
     `base` None means both sides added the file: the base is then an empty notebook. `newer`
     says whose outputs and metadata win where both changed them; `resolve` settles cells whose
     content both sides changed (or one deleted); the names are used in conflicts and errors.
-    Returns the merged file (validated, written as Jupyter writes) or, with no notebook, the
-    conflicts. Raises UserError if an input is not a valid notebook, or if the merge would not be.
+    Returns the merged file (validated, written as Jupyter writes; a side's own bytes when the
+    result is that side) or, with no notebook, the conflicts; `notes` name what a side lost.
+    Raises UserError if an input is not a valid notebook, or if the merge would not be.
     """
     nb_ours = read(ours, ours_name)
     nb_theirs = read(theirs, theirs_name)

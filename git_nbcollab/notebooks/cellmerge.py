@@ -88,8 +88,12 @@ class Options:
     names: tuple[str, str]
 
     @property
-    def newer_name(self) -> str:
-        return self.names[0] if self.newer == "ours" else self.names[1]
+    def newer_whose(self) -> str:
+        return whose(self.names[0] if self.newer == "ours" else self.names[1])
+
+
+def whose(name: str) -> str:
+    return name + ("'" if name.endswith("s") else "'s")
 
 
 def _run(cell: Cell | None) -> tuple[Json, Json] | None:
@@ -152,7 +156,7 @@ def _resolved(o: Cell | None, t: Cell | None, edited: Cell, opts: Options) -> _S
     if o is not None and t is not None:
         ours_name, theirs_name = opts.names
         note = (
-            f"kept both versions: {ours_name}'s, then {theirs_name}'s as a new cell"
+            f"kept both versions: {whose(ours_name)}, then {whose(theirs_name)} as a new cell"
             f" (tagged from-{ours_name} and from-{theirs_name})"
         )
         fresh = {k: v for k, v in t.items() if k != "id"}  # unique_ids gives it one
@@ -230,7 +234,7 @@ def merge_cells(
     cells: list[Cell] = []
     from_ours: list[bool] = []
     conflicts: list[Conflict] = []
-    notes = [f"both moved cells; kept {opts.newer_name}'s order"] if both_moved else []
+    notes = [f"both moved cells; kept {opts.newer_whose} order"] if both_moved else []
     for key in order:
         b, o, t = (side.get(key) for side in by_key)
         step = _step(b, o, t, opts)
@@ -240,7 +244,7 @@ def merge_cells(
             conflicts.append(Conflict(len(cells), c.first_line, c.sides, c.kind, c.cell_id))
         if step.dropped:
             what = ", ".join(repr(d) for d in step.dropped)
-            notes.append(f"{where}: metadata {what} changed by both; kept {opts.newer_name}'s")
+            notes.append(f"{where}: metadata {what} changed by both; kept {opts.newer_whose}")
         if step.note:
             notes.append(f"{where}: {step.note}")
         cells += step.cells
@@ -264,7 +268,7 @@ def merge_notebooks(
     notes = merged.notes
     if dropped:
         what = ", ".join(repr(d) for d in dropped)
-        notes += (f"notebook metadata {what} changed by both; kept {opts.newer_name}'s",)
+        notes += (f"notebook metadata {what} changed by both; kept {opts.newer_whose}",)
     notebook = {
         "nbformat": 4,
         "nbformat_minor": max(ours["nbformat_minor"], theirs["nbformat_minor"]),

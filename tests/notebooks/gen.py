@@ -5,7 +5,9 @@ A notebook is markdown and code cells with text, image and error outputs, built 
 - "none": nbformat 4.4, no ids (most public notebooks);
 - "random": nbformat 4.5 with fresh random ids, made independently on each side (JupyterLab 4
   opening a 4.4 notebook: the base has none);
-- "positional": nbformat 4.5 with ids "0", "1", ... on every side (nbstripout without --keep-id).
+- "positional": nbformat 4.5 with ids "0", "1", ... on every side (nbstripout without --keep-id);
+- "stable": nbformat 4.5 with the base's ids kept on each side, and random ids for new cells
+  (a notebook shared with ids, edited in JupyterLab).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 Cell = dict[str, Any]
 Notebook = dict[str, Any]
-VARIANTS = ("none", "random", "positional")
+VARIANTS = ("stable", "none", "random", "positional")
 WORDS = ["sales", "weeks", "total", "revenue", "region", "growth", "cost", "price", "margin"]
 
 
@@ -97,10 +99,14 @@ def notebook(seed: int, cells: int = 10) -> Notebook:
 
 
 def with_ids(nb: Notebook, variant: str, rng: random.Random, *, is_base: bool) -> Notebook:
+    """`nb` in an id variant; "stable" expects the base's cells to have their ids already."""
     nb = copy.deepcopy(nb)
     if variant == "none" or (variant == "random" and is_base):
         return nb
     nb["nbformat_minor"] = 5
     for i, cell in enumerate(nb["cells"]):
-        cell["id"] = str(i) if variant == "positional" else f"{rng.getrandbits(64):016x}"[:8]
+        if variant == "positional":
+            cell["id"] = str(i)
+        elif variant == "random" or "id" not in cell:
+            cell["id"] = f"{rng.getrandbits(32):08x}"
     return nb

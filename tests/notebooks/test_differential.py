@@ -43,6 +43,8 @@ class Case:
     options: dict[str, Any] = field(default_factory=dict)
     no_base: bool = False
     moved_by_theirs: bool = False  # a cell theirs moved is theirs' insert, with theirs' id
+    # where ids are identities ("stable") and the result differs: that result, and its notes
+    stable: tuple[Callable[[Cells, Cells, Cells], Cells], tuple[str, ...]] | None = None
 
 
 def src(cell: gen.Cell, text: str) -> gen.Cell:
@@ -125,7 +127,8 @@ CASES = [
         "both-add-same-cell",
         lambda b, rng: ([*b[:4], NOTE, *b[4:]], [*b[:4], NOTE, *b[4:]]),
         lambda b, o, t: [*b[:4], NOTE, *b[4:]],
-        nbdime=differs(BY_ID, "random"),
+        nbdime=differs(BY_ID, "random")
+        | differs("nbdime keeps the cell twice: each side's JupyterLab gave it an id", "stable"),
     ),
     Case(
         "both-append-different",
@@ -190,8 +193,15 @@ CASES = [
         "both-move-cells",
         lambda b, rng: (swapped(b, 1), swapped(b, 5)),
         lambda b, o, t: swapped(swapped(b, 1), 5),
-        nbdime=differs(BY_ID, "random"),
+        nbdime=differs(BY_ID, "random")
+        | differs(
+            "nbdime keeps both moves; with ids this merge keeps the newer order, in a note"
+            " (a known limit: moves of different cells could both be kept)",
+            "stable",
+        ),
         moved_by_theirs=True,
+        # with ids, a move is a move: both sides moved cells, the newer order wins, said in a note
+        stable=(lambda b, o, t: t, ("both moved cells; kept theirs' order",)),
     ),
     Case(  # item 5: the same notebook added on both sides with no common version; theirs ran it
         "both-add-notebook-no-base",
@@ -215,6 +225,8 @@ def _normal(cells: Cells) -> Cells:
 def _inputs(case: Case, variant: str, seed: int) -> tuple[gen.Notebook, ...]:
     rng = random.Random(seed)
     base = gen.notebook(seed)
+    if variant == "stable":
+        base = gen.with_ids(base, variant, rng, is_base=True)
     ours_cells, theirs_cells = case.edit(copy.deepcopy(base["cells"]), rng)
     sides = [{**base, "cells": c} for c in (ours_cells, theirs_cells)]
     made = [gen.with_ids(nb, variant, rng, is_base=i == 0) for i, nb in enumerate([base, *sides])]
@@ -279,12 +291,15 @@ def test_merge_against_the_stated_result_and_nbdime(case: Case, variant: str) ->
     assert result.notebook is not None
     merged = json.loads(result.notebook)
     notebook._nbformat().validate(notebook._nbformat().from_dict(merged))
-    want = _normal(case.expected(base["cells"], ours["cells"], theirs["cells"]))
+    expected, notes = case.expected, case.notes
+    if variant == "stable" and case.stable is not None:
+        expected, notes = case.stable
+    want = _normal(expected(base["cells"], ours["cells"], theirs["cells"]))
     assert _normal(merged["cells"]) == want, "each side's edits once, other cells unchanged"
-    _check_ids(merged, ours, variant, case.moved_by_theirs)
+    _check_ids(merged, ours, variant, case.moved_by_theirs and variant != "stable")
     said = "\n".join(result.notes)
-    assert all(words in said for words in case.notes), f"notes {result.notes} name the loss"
-    assert bool(said) == bool(case.notes), f"notes only where something was dropped: {said!r}"
+    assert all(words in said for words in notes), f"notes {result.notes} name the loss"
+    assert bool(said) == bool(notes), f"notes only where something was dropped: {said!r}"
     agrees = nbdime_merged is not None and not nbdime_conflict
     agrees = agrees and _normal(nbdime_merged["cells"]) == want
     reason = case.nbdime.get(variant, AGREES)

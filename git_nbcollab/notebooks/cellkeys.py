@@ -10,6 +10,7 @@ Otherwise the notebook module aligns the sides by content and builds keys with `
 from __future__ import annotations
 
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 from typing import Any, Literal
 
 Side = Literal["ours", "theirs"]
@@ -84,27 +85,56 @@ def unify_additions(keys: Keys, ours: Sequence[Cell], theirs: Sequence[Cell]) ->
     return out
 
 
+def _moved(base: list[str], side: list[str]) -> set[str]:
+    """The keys a side moved: those outside its longest common order with the base."""
+    blocks = SequenceMatcher(None, base, side, autojunk=False).get_matching_blocks()
+    return set(side) - {side[b.b + k] for b in blocks for k in range(b.size)}
+
+
+def _before(order: list[str], key: str) -> str | None:
+    i = order.index(key)
+    return order[i - 1] if i else None
+
+
+def _apply_moves(order: list[str], side: list[str], moved: set[str]) -> None:
+    """Put each moved key after the key it follows on its side, in that side's order."""
+    for key in (k for k in side if k in moved and k not in order):
+        prev = _before(side, key)
+        while prev is not None and prev not in order:
+            prev = _before(side, prev)
+        order.insert(0 if prev is None else order.index(prev) + 1, key)
+
+
+def _skeleton(sb: list[str], so: list[str], st: list[str], newer: Side) -> tuple[list[str], bool]:
+    """The order of the cells both sides have: both sides' moves applied to the base order; a
+    cell both moved to different places goes where `newer` put it (then the flag is True)."""
+    if so == st or st == sb:
+        return so, False
+    if so == sb:
+        return st, False
+    mo, mt = _moved(sb, so), _moved(sb, st)
+    clash = {k for k in mo & mt if _before(so, k) != _before(st, k)}
+    order = [k for k in sb if k not in mo | mt]
+    (old, old_moved), (new, new_moved) = (st, mt), (so, mo)
+    if newer == "theirs":
+        (old, old_moved), (new, new_moved) = (new, new_moved), (old, old_moved)
+    _apply_moves(order, old, old_moved - clash)
+    _apply_moves(order, new, new_moved)
+    return order, bool(clash)
+
+
 def merge_order(keys: Keys, newer: Side) -> tuple[list[str], bool]:
-    """Order of all keys of ours and theirs: the cells both have in the order of the side that
-    moved them (`newer` if both did: then the flag is True), each side's other cells after the
-    cell they follow there, ours first."""
+    """Order of all keys of ours and theirs: the cells both have with both sides' moves (a cell
+    both moved differently: where `newer` put it, and the flag is True), each side's other cells
+    after the cell they follow there, ours first."""
     kb, ko, kt = keys
     common = set(ko) & set(kt)
     sb, so, st = ([k for k in ks if k in common] for ks in (kb, ko, kt))
-    in_base = set(kb)
-    moved_o = [k for k in so if k in in_base] != sb
-    moved_t = [k for k in st if k in in_base] != sb
-    both_moved = moved_o and moved_t and so != st
-    if so == st or not moved_t:
-        skeleton = so
-    elif not moved_o:
-        skeleton = st
-    else:
-        skeleton = so if newer == "ours" else st
+    skeleton, clash = _skeleton(sb, so, st, newer)
     after_o, after_t = _anchored(ko, common), _anchored(kt, common)
     order: list[str] = []
     for anchor in [None, *skeleton]:
         if anchor is not None:
             order.append(anchor)
         order += after_o.get(anchor, []) + after_t.get(anchor, [])
-    return list(dict.fromkeys(order)), both_moved
+    return list(dict.fromkeys(order)), clash

@@ -14,8 +14,8 @@ are applied per key:
 - `resolve` settles conflicts: "ours"/"theirs" keep that side's whole cell (or its deletion),
   "both" keeps ours' cell then theirs' with a fresh id, each tagged `from-<name>` (for a
   deletion: the edited cell);
-- the cells both sides have keep the order of the side that moved them (`newer` if both did,
-  with a note);
+- cells moved on one side are moved; a cell both sides moved to different places goes where
+  `newer` put it, with a note;
 - outputs and execution counts never conflict: one side's change wins, both changed: `newer`
   (a side that has not run a cell both added has no run: the other side's run wins);
 - metadata merges key by key (`values.merge_dicts`: lists as sets, anything else both changed
@@ -230,11 +230,11 @@ def merge_cells(
     """Merge the cell lists of base, ours and theirs, matched by `keys` (one per cell)."""
     keys = (keys[0], keys[1], unify_additions(keys, sides[1], sides[2]))
     by_key = [dict(zip(k, cells, strict=True)) for k, cells in zip(keys, sides, strict=True)]
-    order, both_moved = merge_order(keys, opts.newer)
+    order, clash = merge_order(keys, opts.newer)
     cells: list[Cell] = []
     from_ours: list[bool] = []
     conflicts: list[Conflict] = []
-    notes = [f"both moved cells; kept {opts.newer_whose} order"] if both_moved else []
+    notes = [f"both moved the same cells; kept {opts.newer_whose} order"] if clash else []
     for key in order:
         b, o, t = (side.get(key) for side in by_key)
         step = _step(b, o, t, opts)

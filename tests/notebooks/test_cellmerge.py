@@ -27,13 +27,24 @@ def sources(result: notebook.MergeResult) -> list[str]:
     return ["".join(c["source"]) for c in validated(result.notebook)["cells"]]
 
 
-def test_both_reordering_keeps_the_newer_order_and_says_so() -> None:
+def test_moves_on_both_sides_are_both_kept() -> None:
     base, ours, theirs = doc(), doc(), doc()
     ours["cells"][1:3] = ours["cells"][2:0:-1]
     theirs["cells"][5:7] = theirs["cells"][6:4:-1]
     result = notebook.merge(data(base), data(ours), data(theirs), newer="theirs", **NAMES)
-    assert ids(validated(result.notebook or b"")) == ids(theirs), "the newer side's order"
-    assert result.notes == ("both moved cells; kept bob's order",), "and a note says whose"
+    want = ids(base)
+    want[1:3], want[5:7] = want[2:0:-1], want[6:4:-1]
+    assert ids(validated(result.notebook or b"")) == want, "each side's move"
+    assert result.notes == (), "nothing lost, nothing to say"
+
+
+def test_a_cell_both_moved_differently_goes_where_the_newer_put_it_and_says_so() -> None:
+    base, ours, theirs = doc(), doc(), doc()
+    ours["cells"].append(ours["cells"].pop(1))
+    theirs["cells"].insert(4, theirs["cells"].pop(1))
+    result = notebook.merge(data(base), data(ours), data(theirs), newer="theirs", **NAMES)
+    assert ids(validated(result.notebook or b"")) == ids(theirs), "the newer side's place"
+    assert result.notes == ("both moved the same cells; kept bob's order",), "said, with whose"
 
 
 def test_a_metadata_key_both_changed_is_named_and_tags_merge_as_sets() -> None:

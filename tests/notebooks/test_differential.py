@@ -43,8 +43,6 @@ class Case:
     options: dict[str, Any] = field(default_factory=dict)
     no_base: bool = False
     moved_by_theirs: bool = False  # a cell theirs moved is theirs' insert, with theirs' id
-    # where ids are identities ("stable") and the result differs: that result, and its notes
-    stable: tuple[Callable[[Cells, Cells, Cells], Cells], tuple[str, ...]] | None = None
 
 
 def src(cell: gen.Cell, text: str) -> gen.Cell:
@@ -189,19 +187,12 @@ CASES = [
         ),
         notes=("cell 3", "'collapsed' changed by both; kept theirs'"),
     ),
-    Case(  # aligned by content, a move is a delete and an insert: both moves are kept
+    Case(  # both sides move different cells: both moves are kept (by content: delete + insert)
         "both-move-cells",
         lambda b, rng: (swapped(b, 1), swapped(b, 5)),
         lambda b, o, t: swapped(swapped(b, 1), 5),
-        nbdime=differs(BY_ID, "random")
-        | differs(
-            "nbdime keeps both moves; with ids this merge keeps the newer order, in a note"
-            " (a known limit: moves of different cells could both be kept)",
-            "stable",
-        ),
+        nbdime=differs(BY_ID, "random"),
         moved_by_theirs=True,
-        # with ids, a move is a move: both sides moved cells, the newer order wins, said in a note
-        stable=(lambda b, o, t: t, ("both moved cells; kept theirs' order",)),
     ),
     Case(  # item 5: the same notebook added on both sides with no common version; theirs ran it
         "both-add-notebook-no-base",
@@ -291,10 +282,8 @@ def test_merge_against_the_stated_result_and_nbdime(case: Case, variant: str) ->
     assert result.notebook is not None
     merged = json.loads(result.notebook)
     notebook._nbformat().validate(notebook._nbformat().from_dict(merged))
-    expected, notes = case.expected, case.notes
-    if variant == "stable" and case.stable is not None:
-        expected, notes = case.stable
-    want = _normal(expected(base["cells"], ours["cells"], theirs["cells"]))
+    notes = case.notes
+    want = _normal(case.expected(base["cells"], ours["cells"], theirs["cells"]))
     assert _normal(merged["cells"]) == want, "each side's edits once, other cells unchanged"
     _check_ids(merged, ours, variant, case.moved_by_theirs and variant != "stable")
     said = "\n".join(result.notes)

@@ -22,7 +22,9 @@ def _read_notebook(path: Path) -> bytes:
         raise UserError(f"{path}: no such notebook") from None
     except OSError as e:
         raise UserError(f"cannot read {path}: {e.strerror}") from None
-    notebook.read(data, str(path))
+    data, repaired = notebook.shareable(data, str(path))
+    if repaired:
+        say(repaired)
     return data
 
 

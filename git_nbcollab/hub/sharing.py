@@ -50,7 +50,7 @@ def share(
     from git_nbcollab.notebooks import notebook
 
     _check_teammates(hub, user, others)
-    notebook.read(data, filename)
+    data, _ = notebook.shareable(data, filename)  # the client says what it repaired
     members = (user, *sorted(others))
     with locked(hub.collabs_lock):
         _check_unique(hub, MemberSpec(frozenset(members), name))

@@ -15,18 +15,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 from git_nbcollab.errors import UserError
-from git_nbcollab.notebooks.cellmerge import (
-    Conflict,
-    MergeResult,
-    Options,
-    merge_notebooks,
-    with_unique_ids,
-)
+from git_nbcollab.notebooks import cellkeys
+from git_nbcollab.notebooks.cellmerge import Conflict, MergeResult, Options, merge_notebooks
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-__all__ = ["Conflict", "MergeResult", "dumps", "merge", "read"]
+__all__ = ["Conflict", "MergeResult", "dumps", "merge", "read", "shareable"]
 
 _REASON_MAX = 160
 
@@ -53,8 +48,8 @@ def _validation_reason(error: Any) -> str:
     return _short(f"{path}: {message}" if path else message)
 
 
-def _parse(data: bytes) -> dict[str, Any]:
-    """Decode the JSON of a v4 notebook; raises ValueError with a short reason."""
+def _parse(data: bytes, versions: tuple[int, ...] = (4,)) -> dict[str, Any]:
+    """Decode the JSON of a notebook of one of `versions`; raises ValueError with a reason."""
     if not data or data.isspace():
         raise ValueError("the file is empty")
     try:
@@ -65,8 +60,9 @@ def _parse(data: bytes) -> dict[str, Any]:
         raise ValueError(f"not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     if not isinstance(doc, dict) or ("cells" not in doc and "worksheets" not in doc):
         raise ValueError("JSON, but not a notebook (no cells)")
-    if doc.get("nbformat") != 4 or not isinstance(doc.get("nbformat_minor"), int):
-        raise ValueError(f"nbformat {doc.get('nbformat')!r} is not supported (need 4)")
+    if doc.get("nbformat") not in versions or not isinstance(doc.get("nbformat_minor"), int):
+        need = " or ".join(map(str, versions))
+        raise ValueError(f"nbformat {doc.get('nbformat')!r} is not supported (need {need})")
     return doc
 
 
@@ -109,6 +105,49 @@ def read(data: bytes, what: str) -> NotebookNode:
         raise UserError(f"{what} is not a valid notebook: {_short(str(e))}") from None
     except RecursionError:  # json, jsonschema and nbformat all recurse
         raise UserError(f"{what} is not a valid notebook: its JSON is nested too deeply") from None
+
+
+def shareable(data: bytes, what: str) -> tuple[bytes, str]:
+    """The notebook as it enters a collaboration: nbformat 4.5, every cell with a unique, stable
+    id, so that teammates' JupyterLabs do not each invent their own. Notebooks Jupyter opens
+    (nbformat 3, 4.x without ids or with a stray one, repeated ids) are upgraded and repaired
+    with nbformat's own upgrade and id repair. Returns the bytes (the same bytes when nothing
+    needed doing) and one line saying what was done ("" for nothing)."""
+    try:
+        doc = _parse(data, versions=(3, 4))
+    except ValueError as e:
+        raise UserError(f"{what} is not a valid notebook: {_short(str(e))}") from None
+    repair = _repair_needed(doc)
+    if not repair:
+        read(data, what)
+        return data, ""
+    nbformat = _nbformat()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+            if nb.nbformat_minor < 5:
+                nb = nbformat.v4.upgrade(nb)
+            nbformat.validator.normalize(nb)  # ids that are missing or repeat: new ones
+        except (nbformat.ValidationError, ValueError, KeyError, TypeError, AttributeError) as e:
+            raise UserError(f"{what} is not a valid notebook: {_validation_reason(e)}") from None
+    repaired = dumps(nb)
+    read(repaired, what)
+    return repaired, f"{what}: {repair} (as Jupyter does)"
+
+
+def _repair_needed(doc: dict[str, Any]) -> str:
+    """What `shareable` must do to a parsed notebook, in words ("" for nothing)."""
+    version = f"{doc['nbformat']}.{doc['nbformat_minor']}"
+    if doc["nbformat"] < 4:
+        return f"upgraded from nbformat {version} to 4.5, with cell ids"
+    cells = doc.get("cells")
+    ids = [c.get("id") for c in cells if isinstance(c, dict)] if isinstance(cells, list) else []
+    if doc["nbformat_minor"] < 5:
+        stray = " (its stray ids replaced)" if any(i is not None for i in ids) else ""
+        return f"gave every cell an id{stray}: nbformat {version} to 4.5"
+    bad = len(ids) - len({i for i in ids if isinstance(i, str)})
+    return f"gave new ids to {bad} cells whose ids were missing or repeated" if bad else ""
 
 
 def dumps(nb: Any) -> bytes:
@@ -156,14 +195,20 @@ def _swap_output(output: Any, payloads: dict[str, str], prefix: str) -> Any:
     return {**output, "data": swapped}
 
 
-def _cell_keys(base: Any, ours: Any, theirs: Any) -> tuple[list[str], list[str], list[str]]:
-    """A matching key per cell: the cell ids when every cell has one, else an nbdime alignment."""
-    sides = (base, ours, theirs)
-    if all("id" in cell for nb in sides for cell in nb.cells):
-        base_ids, ours_ids, theirs_ids = ([str(cell.id) for cell in nb.cells] for nb in sides)
-        return base_ids, ours_ids, theirs_ids
-    base_keys = [f"b{i}" for i in range(len(base.cells))]
-    return base_keys, _align(base, ours, "o"), _align(base, theirs, "t")
+def _cell_keys(base: Any, ours: Any, theirs: Any) -> cellkeys.Keys:
+    """A key per cell: its id when ids are identities, else one from aligning by content."""
+    sides = (base.cells, ours.cells, theirs.cells)
+    if cellkeys.ids_are_identities(*sides):
+        return cellkeys.id_keys(sides)
+    kb = [f"b{i}" for i in range(len(base.cells))]
+    if not base.cells:  # no common version: align theirs to ours
+        ko = [f"o{j}" for j in range(len(ours.cells))]
+        return kb, ko, cellkeys.keyed(_align(ours, theirs, rewrites=False), ko, "t")
+    return (
+        kb,
+        cellkeys.keyed(_align(base, ours), kb, "o"),
+        cellkeys.keyed(_align(base, theirs), kb, "t"),
+    )
 
 
 def _skeleton(nb: Any) -> dict[str, Any]:
@@ -176,24 +221,39 @@ def _skeleton(nb: Any) -> dict[str, Any]:
     return {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": cells}
 
 
-def _align(base: Any, other: Any, prefix: str) -> list[str]:
-    """Keys for `other`'s cells: `b<i>` where nbdime matches base cell i, else `<prefix><j>`."""
+def _align(ref: Any, other: Any, *, rewrites: bool = True) -> list[int | None]:
+    """For each of `other`'s cells, the index of the `ref` cell nbdime aligns it with, or None.
+
+    nbdime sees a cell rewritten beyond its similarity threshold as removed and added at the same
+    place; with `rewrites` such a cell is paired with the one it replaced (in order, same cell
+    type), so that a rewrite is an edit: two rewrites of one cell conflict, and the other side's
+    run is kept. (Without a base there is nothing to rewrite: only similar cells pair.)
+    """
     _nbformat()
     from nbdime.diffing.notebooks import diff_notebooks
 
-    diff = diff_notebooks(_skeleton(base), _skeleton(other))
+    diff = diff_notebooks(_skeleton(ref), _skeleton(other))
     ops: list[dict[str, Any]] = next((d["diff"] for d in diff if d["key"] == "cells"), [])
-    keys: list[str] = []
+    at: dict[int, list[dict[str, Any]]] = {}
+    for op in ops:
+        at.setdefault(op["key"], []).append(op)
+    matches: list[int | None] = []
     removed: set[int] = set()
-    for k in range(len(base.cells) + 1):
-        for op in (op for op in ops if op["key"] == k):
-            if op["op"] == "addrange":
-                keys += [f"{prefix}{len(keys) + j}" for j in range(len(op["valuelist"]))]
-            elif op["op"] == "removerange":
-                removed.update(range(k, k + op["length"]))
-        if k < len(base.cells) and k not in removed:
-            keys.append(f"b{k}")
-    return keys
+    for k in range(len(ref.cells) + 1):
+        added = [c for op in at.get(k, ()) if op["op"] == "addrange" for c in op["valuelist"]]
+        gone = [range(k, k + op["length"]) for op in at.get(k, ()) if op["op"] == "removerange"]
+        replaced = [i for r in gone for i in r]
+        removed.update(replaced)
+        for j, cell in enumerate(added):
+            paired = (
+                rewrites
+                and j < len(replaced)
+                and ref.cells[replaced[j]].cell_type == cell["cell_type"]
+            )
+            matches.append(replaced[j] if paired else None)
+        if k < len(ref.cells) and k not in removed:
+            matches.append(k)
+    return matches
 
 
 def _empty_like(nb: Any) -> Any:
@@ -221,22 +281,26 @@ def merge(
     `base` None means both sides added the file: the base is then an empty notebook. `newer`
     says whose outputs and metadata win where both changed them; `resolve` settles cells whose
     content both sides changed (or one deleted); the names are used in conflicts and errors.
-    Returns the merged file (validated, written as Jupyter writes) or, with no notebook, the
-    conflicts. Raises UserError if an input is not a valid notebook, or if the merge would not be.
+    Returns the merged file (validated, written as Jupyter writes; a side's own bytes when the
+    result is that side) or, with no notebook, the conflicts; `notes` name what a side lost.
+    Raises UserError if an input is not a valid notebook, or if the merge would not be.
     """
     nb_ours = read(ours, ours_name)
     nb_theirs = read(theirs, theirs_name)
     nb_base = read(base, "the merge base") if base is not None else _empty_like(nb_ours)
+    if base is not None and base in (ours, theirs):  # one side unchanged: the other, as it is
+        return MergeResult(theirs if base == ours else ours, ())
     keys = _cell_keys(nb_base, nb_ours, nb_theirs)
     opts = Options(newer=newer, resolve=resolve, names=(ours_name, theirs_name))
-    merged, conflicts = merge_notebooks(nb_base, nb_ours, nb_theirs, keys, opts)
+    merged, outcome = merge_notebooks(nb_base, nb_ours, nb_theirs, keys, opts)
     if merged is None:
-        return MergeResult(None, conflicts)
-    if merged["nbformat_minor"] >= 5:
-        merged["cells"] = with_unique_ids(merged["cells"])
+        return MergeResult(None, outcome.conflicts, outcome.notes)
+    for side, data in ((nb_ours, ours), (nb_theirs, theirs)):
+        if merged == side:  # a notebook that passes through unchanged keeps its bytes
+            return MergeResult(data, (), outcome.notes)
     merged_nb = _nbformat().from_dict(merged)
     _validate_merged(merged_nb)
-    return MergeResult(dumps(merged_nb), ())
+    return MergeResult(dumps(merged_nb), (), outcome.notes)
 
 
 def _validate_merged(nb: Any) -> None:

@@ -126,7 +126,7 @@ def test_conflicting_authors_refuse_the_publish_cell_by_cell(box: Box) -> None:
     before = box.snapshot()
     done = box.run("alice", "git", "nbpublish", "--", "pubclash", cwd=alice)
     assert done.returncode == 1
-    assert "pubclash.ipynb: cell 1 ('import statistics')" in done.stderr
+    assert "pubclash.ipynb: cell 2 ('import statistics', id mean)" in done.stderr
     assert box.changes(before) == {}, "no commit, tag or published file"
 
 

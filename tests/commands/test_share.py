@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.box import FIXTURES, Box
@@ -20,6 +22,33 @@ def test_share_makes_a_collaboration_with_a_branch_per_member(box: Box) -> None:
     branch = box.run("alice", "git", "branch", "--show-current", cwd=copy).stdout.strip()
     assert branch == f"u/{alice}/main"
     assert shared.stat().st_uid == box.home("alice").stat().st_uid, "the copy is alice's"
+
+
+def test_share_upgrades_a_notebook_jupyter_opens_and_gives_it_ids(box: Box) -> None:
+    old = {
+        "nbformat": 3,
+        "nbformat_minor": 0,
+        "metadata": {"name": "old"},
+        "worksheets": [{"metadata": {}, "cells": [
+            {"cell_type": "markdown", "source": "# Old", "metadata": {}},
+            {"cell_type": "code", "input": "1 + 1", "language": "python", "outputs": [],
+             "metadata": {}},
+        ]}],
+    }  # fmt: skip
+    data = json.dumps(old).encode()
+    box.put("alice", data, "share-old.ipynb")
+    done = box.run("alice", "git", "nbshare", box.user("bob"), "share-old.ipynb")
+    assert done.returncode == 0, done.stderr
+    assert "share-old.ipynb: upgraded from nbformat 3.0 to 4.5, with cell ids" in done.stdout
+    shared = json.loads(
+        (box.home("alice") / "notebooks" / "share-old" / "share-old.ipynb").read_bytes()
+    )
+    assert shared["nbformat"] == 4 and shared["nbformat_minor"] == 5, "shared as nbformat 4.5"
+    ids = [c["id"] for c in shared["cells"]]
+    assert len(ids) == 2 and len(set(ids)) == 2, "every cell has its own id from the first commit"
+    assert (box.home("alice") / "notebooks" / "share-old.ipynb").read_bytes() == data, (
+        "original kept"
+    )
 
 
 def test_share_prints_the_id_the_spec_and_the_command_for_the_others(box: Box) -> None:

@@ -53,7 +53,7 @@ def test_the_same_cell_edited_twice_stops_sync_and_changes_nothing(
     before = box.snapshot()
     done = box.run("bob", "git", "nbcollab", "sync", cwd=bob_nb.parent)
     assert done.returncode == 1
-    assert "cell 1 ('import statistics')" in done.stderr
+    assert "cell 2 ('import statistics', id mean)" in done.stderr
     assert box.user("alice") in done.stderr and box.user("bob") in done.stderr
     assert "--ours" in done.stderr and "--theirs" in done.stderr and "--both" in done.stderr
     assert box.changes(before) == {}, "no commit, index, file or ref of bob's moved"

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from git_nbcollab.errors import UserError
-from git_nbcollab.notebooks import notebook
+from git_nbcollab.notebooks import cellmerge, notebook
 from tests.box import FIXTURES
 
 NOTEBOOKS = sorted((FIXTURES / "notebooks").glob("*.ipynb"))
@@ -163,16 +163,20 @@ def test_merge_names_the_invalid_side() -> None:
 
 
 def test_merge_refuses_an_invalid_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = fixture(FIXTURES / "notebooks" / "analysis.ipynb")
+    case = FIXTURES / "merge" / "different-cells-edited"
+    base, ours, theirs = (fixture(case / f"{n}.ipynb") for n in ("base", "ours", "theirs"))
     invalid = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "x"}]}
-    monkeypatch.setattr(notebook, "merge_notebooks", lambda *args: (invalid, ()))
+    outcome = cellmerge.Merged([], (), ())
+    monkeypatch.setattr(notebook, "merge_notebooks", lambda *args: (invalid, outcome))
     with pytest.raises(UserError, match=r"^refusing to write the merge: the merged result is not"):
-        notebook.merge(data, data, data)
+        notebook.merge(base, ours, theirs)
 
 
 def test_conflict_str_is_one_readable_line() -> None:
-    c = notebook.Conflict(3, "import pandas as pd", ("alice", "bob"), "deleted")
-    assert str(c) == "cell 3 ('import pandas as pd'): edited by alice but deleted by bob"
+    c = notebook.Conflict(3, "import pandas as pd", ("alice", "bob"), "deleted", "1a2b")
+    assert str(c) == "cell 4 ('import pandas as pd', id 1a2b): edited by alice but deleted by bob"
+    c = notebook.Conflict(0, "x = 1", ("alice", "bob"))
+    assert str(c) == "cell 1 ('x = 1'): edited differently by alice and bob", "counted from 1"
 
 
 def test_import_is_cheap() -> None:
@@ -225,7 +229,7 @@ def test_both_added_same_cells_with_same_ids() -> None:
     assert same.notebook == data, "both added the same notebook: it is kept once"
     ours, theirs = _with_source(data, 3, "parse(rows[0])"), _with_source(data, 3, "parse(rows[1])")
     result = notebook.merge(None, ours, theirs)
-    want = [notebook.Conflict(3, "parse(rows[0])", ("ours", "theirs"), "edited")]
+    want = [notebook.Conflict(3, "parse(rows[0])", ("ours", "theirs"), "edited", "clean-03")]
     assert list(result.conflicts) == want, "same cell id added with two sources conflicts"
 
 
@@ -244,3 +248,58 @@ def test_old_base_and_a_side_upgraded_to_cell_ids() -> None:
     assert merged["nbformat_minor"] == 5, "the result has the newer minor version"
     assert ids(merged) == ["up-0", "up-1", "up-2", "up-3"], "ours' new cell ids are kept"
     assert merged["cells"][2]["source"] == ["x * 3"], "theirs' edit is matched to the same cell"
+
+
+V3 = {
+    "nbformat": 3,
+    "nbformat_minor": 0,
+    "metadata": {"name": "old"},
+    "worksheets": [
+        {
+            "metadata": {},
+            "cells": [
+                {"cell_type": "heading", "level": 1, "source": "Old", "metadata": {}},
+                {"cell_type": "code", "input": "1 + 1", "language": "python",
+                 "outputs": [], "prompt_number": 1, "metadata": {}},
+            ],
+        }
+    ],
+}  # fmt: skip
+MD = {"cell_type": "markdown", "source": "x", "metadata": {}}
+JUPYTER_OPENS = {
+    "nbformat 3": (V3, "upgraded from nbformat 3.0 to 4.5, with cell ids"),
+    "4.4 without ids": (
+        {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [MD, MD]},
+        "gave every cell an id: nbformat 4.4 to 4.5",
+    ),
+    "4.4 with a stray id": (
+        {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [MD, MD | {"id": "a"}]},
+        "gave every cell an id (its stray ids replaced): nbformat 4.4 to 4.5",
+    ),
+    "4.5 with repeated ids": (
+        {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [MD | {"id": "a"}] * 3},
+        "gave new ids to 2 cells whose ids were missing or repeated",
+    ),
+}
+
+
+@pytest.mark.parametrize("doc,said", JUPYTER_OPENS.values(), ids=JUPYTER_OPENS.keys())
+def test_shareable_repairs_what_jupyter_opens_and_says_so(doc: dict[str, Any], said: str) -> None:
+    data, message = notebook.shareable(json.dumps(doc).encode(), "old.ipynb")
+    assert message == f"old.ipynb: {said} (as Jupyter does)", "one line naming the repair"
+    nb = validated(data)
+    assert nb["nbformat_minor"] == 5, "shared as nbformat 4.5"
+    cell_ids = ids(nb)
+    assert all(isinstance(i, str) for i in cell_ids) and len(set(cell_ids)) == len(cell_ids)
+    assert notebook.read(data, "again") is not None, "what is shared reads back strictly"
+
+
+def test_shareable_keeps_a_good_notebook_byte_for_byte() -> None:
+    data = fixture(FIXTURES / "notebooks" / "analysis.ipynb")
+    assert notebook.shareable(data, "analysis.ipynb") == (data, ""), "nothing to repair"
+
+
+@pytest.mark.parametrize("name", ["not JSON", "JSON list", "bad output", "empty file"])
+def test_shareable_still_refuses_what_is_not_a_notebook(name: str) -> None:
+    with pytest.raises(UserError, match=r"^alice.ipynb is not a valid notebook: "):
+        notebook.shareable(BAD_INPUTS[name], "alice.ipynb")

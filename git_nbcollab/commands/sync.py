@@ -21,7 +21,14 @@ from git_nbcollab.notebooks import treemerge
 from git_nbcollab.output import say
 
 OWN_MESSAGE = "Work in progress (git nbcollab sync)"
-SHOWN = 10  # untracked files named before "and N more"
+SHOWN = 10
+# How git says the branch moved on the hub: refused by the client, or found moved by the hub.
+MOVED = (
+    b"[rejected]",
+    b"non-fast-forward",
+    b"fetch first",
+    b"but expected",
+)  # untracked files named before "and N more"
 
 
 def _sides(top: Path, me: str, branch: str) -> list[treemerge.Side]:
@@ -91,7 +98,8 @@ def _push(hub: link.Client, top: Path, branch: str) -> None:
     )
     if pushed.returncode == 0:
         return
-    if b"[rejected]" in pushed.stdout or b"non-fast-forward" in pushed.stderr:
+    said = pushed.stdout + pushed.stderr
+    if any(sign in said for sign in MOVED):
         raise UserError(
             f"merged here, not pushed: the hub refused a non-fast-forward push of {short}"
             " (it moved since this sync fetched, e.g. a sync from another machine);"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,7 +50,7 @@ def load(gitdir: Path) -> LastSync | None:
 
 def save(gitdir: Path, last: LastSync) -> None:
     tmp = gitdir / f"{STATE}.tmp"
-    tmp.write_text(json.dumps(last.__dict__))
+    tmp.write_text(json.dumps(asdict(last)))
     os.replace(tmp, gitdir / STATE)
 
 

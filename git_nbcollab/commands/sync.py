@@ -157,7 +157,14 @@ def sync(
         savedover.save(gitdir, last)
         workcopy.ignore_checkpoints(gitdir)  # working copies cloned before clone did it
         _push(hub, top, branch)
-    for line in (*notes, *getattr(merged, "notes", ())):
+    _report(branch, snap, [*notes, *getattr(merged, "notes", ())], sides[1:])
+    return 0
+
+
+def _report(
+    branch: str, snap: snapshot.Snapshot, notes: list[str], others: list[treemerge.Side]
+) -> None:
+    for line in notes:
         say(line)
     if snap.committed:
         say(f"committed {_listed(snap.committed)}")
@@ -166,6 +173,6 @@ def sync(
             f"left out untracked files (not notebooks): {_listed(snap.left_out)};"
             " share one with `git add FILE && git nbcollab sync`"
         )
-    others = ", ".join(s.name for s in sides[1:]) or "nobody else yet"
-    say(f"synced {branch.removeprefix('refs/heads/')}: your work, merged with {others}, is pushed")
-    return 0
+    merged_with = ", ".join(s.name for s in others) or "nobody else yet"
+    short = branch.removeprefix("refs/heads/")
+    say(f"synced {short}: your work, merged with {merged_with}, is pushed")

@@ -85,27 +85,42 @@ def _changed_notebooks(repo: pygit2.Repository, old: str, new: str) -> list[str]
     return [d.new_file.path for d in deltas if d.new_file.path.endswith(".ipynb")]
 
 
-def _cells(data: bytes, what: str) -> list[tuple[str, str]]:
+Cell = tuple[str, str]  # type and source
+
+
+def _cells(data: bytes, what: str) -> list[Cell]:
     return [(c.cell_type, c.source) for c in notebook.read(data, what).cells]
+
+
+def _hunks(old: list[Cell], new: list[Cell]) -> list[tuple[list[Cell], list[int]]]:
+    """What a merge changed, as (cells it replaced or removed, positions in `new` of the cells
+    it brought in); a run of cells changed in place is one hunk per cell."""
+    found = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag == "replace" and i2 - i1 == j2 - j1:
+            found += [([old[i1 + k]], [j1 + k]) for k in range(i2 - i1)]
+        elif tag != "equal":
+            found.append((old[i1:i2], list(range(j1, j2))))
+    return found
 
 
 def stale_cells(before: bytes, merged: bytes, saved: bytes, what: str) -> list[int]:
     """The cells (numbered from 1, as JupyterLab does, in the merged file) that the merge
-    brought in and that `saved` lacks; empty unless `saved` lacks every one of them, i.e.
-    unless it puts back, cell by cell, what the merge changed. Cells compare by type and
-    source, so ids (none, random, positional) play no part."""
+    brought in, if `saved` was saved from a tab opened before it: it has none of what the
+    merge brought in, and puts back at least one cell as it was before (a cell the user edited
+    since is not a sign either way). Empty if not. Cells compare by type and source, so ids
+    (none, random, positional) play no part."""
     old, new, now = (_cells(data, what) for data in (before, merged, saved))
-    hunks = [
-        h for h in SequenceMatcher(None, old, new, autojunk=False).get_opcodes() if h[0] != "equal"
-    ]
     brought: list[int] = []
-    for _, i1, i2, j1, j2 in hunks:
-        came = [j for j in range(j1, j2) if new[j] not in old]
-        went = [cell for cell in old[i1:i2] if cell not in new]
-        if any(new[j] in now for j in came) or (not came and not all(c in now for c in went)):
+    put_back = False
+    for went, came in _hunks(old, new):
+        came = [j for j in came if new[j] not in old]
+        if any(new[j] in now for j in came):
             return []  # the saved file has this part of the merge: not a stale tab
+        went = [cell for cell in went if cell not in new]
+        put_back = put_back or all(cell in now for cell in went)
         brought += [j + 1 for j in came]
-    return brought
+    return brought if put_back else []
 
 
 def repair(

@@ -75,13 +75,19 @@ def _pair(box: Box, name: str, ids: str) -> tuple[Path, Path]:
     )
 
 
-def _stale_tab(box: Box, name: str, ids: str) -> tuple[Path, list[tuple[str, str]]]:
-    """bob changes cell 2 (index 1) and syncs; alice, who saved an edit to cell 1, syncs from
-    the terminal; her tab still holds her pre-sync file, and she saves it with another edit.
-    Returns alice's notebook and the cells her tab saved."""
+BOBS = {1: "import statistics\nsales = [120, 80, 143, 99]", 2: "statistics.fmean(sales)"}
+
+
+def _stale_tab(
+    box: Box, name: str, ids: str, bob_cells: tuple[int, ...] = (1,)
+) -> tuple[Path, list[tuple[str, str]]]:
+    """bob changes cell 2 (index 1; or those given) and syncs; alice, who saved an edit to
+    cell 1, syncs from the terminal; her tab still holds her pre-sync file, and she saves it
+    with another edit. Returns alice's notebook and the cells her tab saved."""
     alice_nb, bob_nb = _pair(box, name, ids)
     bobs = [*CELLS]
-    bobs[1] = ("code", "import statistics\nsales = [120, 80, 143, 99]")
+    for index in bob_cells:
+        bobs[index] = ("code", BOBS[index])
     _save(bob_nb, bobs, ids)
     assert box.run("bob", "git", "nbcollab", "sync", cwd=bob_nb.parent).returncode == 0
     tab = [*CELLS]
@@ -127,7 +133,8 @@ def test_take_saved_commits_the_stale_file_as_saved(box: Box) -> None:
 def test_a_stale_tab_that_edited_bobs_cell_too_is_a_conflict_and_changes_nothing(
     box: Box,
 ) -> None:
-    alice_nb, tab = _stale_tab(box, "stale-clash", "random")
+    """bob changed cells 2 and 3; her stale tab puts cell 3 back and has her own edit of 2."""
+    alice_nb, tab = _stale_tab(box, "stale-clash", "random", bob_cells=(1, 2))
     tab[1] = ("code", "import statistics\nsales = [1, 2, 3]")
     _save(alice_nb, tab, "random")
     before = box.snapshot()
@@ -143,28 +150,36 @@ def test_edits_after_the_sync_in_a_fresh_tab_are_committed_as_they_are(box: Box)
     alice_nb, _ = _stale_tab(box, "stale-fresh", "positional")
     assert box.run("alice", "git", "nbcollab", "sync", cwd=alice_nb.parent).returncode == 0
     fresh = _cells(alice_nb)
-    fresh[2] = ("code", "statistics.median(sales)")
+    fresh[1] = ("code", "import statistics\nsales = [1, 2]")  # bob's cell, edited since
     _save(alice_nb, fresh, "positional")
     done = box.run("alice", "git", "nbcollab", "sync", cwd=alice_nb.parent)
     assert done.returncode == 0 and "saved from a tab" not in done.stdout, done.stdout
     assert _cells(alice_nb) == fresh
 
 
+ONE = (["a", "b0", "c"], ["a", "b1", "c"])  # before the merge, merged: bob changed b
+TWO = (["a", "b0", "c0", "d"], ["a", "b1", "c1", "d"])  # bob changed b and c
+
+
 @pytest.mark.parametrize(
-    ("saved", "expected"),
+    ("case", "saved", "expected"),
     [
-        (["a", "b0", "c"], [2]),  # bob's b1 put back to b0: stale
-        (["a2", "b0", "c", "d"], [2]),  # ... with her own edits elsewhere: stale
-        (["a", "b1", "c"], []),  # the merged file: not stale
-        (["a", "bx", "c"], [2]),  # neither (she edited his cell): stale, the merge will say
-        (["a", "c"], [2]),  # she deleted his cell: stale (what he brought is gone)
+        (ONE, ["a", "b0", "c"], [2]),  # bob's b1 put back to b0: stale
+        (ONE, ["a2", "b0", "c", "d"], [2]),  # ... with her own edits elsewhere: stale
+        (ONE, ["a", "b1", "c"], []),  # the merged file: not stale
+        (ONE, ["a", "bx", "c"], []),  # she edited his cell after the sync: her edit
+        (ONE, ["a", "c"], []),  # she deleted his cell after the sync: her edit
+        (TWO, ["a", "b0", "c0", "d"], [2, 3]),  # both his cells put back
+        (TWO, ["a", "bx", "c0", "d"], [2, 3]),  # one put back, one edited: stale (merge says)
+        (TWO, ["a", "bx", "cx", "d"], []),  # both edited since: her edits
+        (TWO, ["a", "b1", "c0", "d"], []),  # one of his cells is there: not stale
     ],
 )
-def test_stale_cells(saved: list[str], expected: list[int]) -> None:
+def test_stale_cells(
+    case: tuple[list[str], list[str]], saved: list[str], expected: list[int]
+) -> None:
     def nb(sources: list[str]) -> bytes:
         return _doc([("code", s) for s in sources], "none")
 
-    assert (
-        savedover.stale_cells(nb(["a", "b0", "c"]), nb(["a", "b1", "c"]), nb(saved), "x")
-        == expected
-    )
+    before, merged = case
+    assert savedover.stale_cells(nb(before), nb(merged), nb(saved), "x") == expected

@@ -6,6 +6,7 @@ Heavy libraries are imported by the command modules, never here: `--help` stays 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -45,19 +46,23 @@ def nbshare(argv: Sequence[str] | None = None) -> int:
     return run_main("git nbshare", body)
 
 
+PUBLISH_USAGE = (
+    "git nbpublish [SPEC] [-version {MAJOR,MINOR,HOTFIX}] [-m MESSAGE] [--dry-run] -- NotebookName"
+)
+
+
 def _nbpublish_parser() -> Parser:
     parser = Parser(
         prog="git nbpublish",
+        usage=PUBLISH_USAGE,
         description="Merge the authors' work into master (notebook-aware), name the notebook"
         " NotebookName_FINAL.ipynb, tag it NotebookName:vX.Y.Z and write a read-only copy to"
         " the published tree. The first publish is 1.0.0; without -version a publish bumps"
-        " MINOR.",
-        epilog="example: git nbpublish alice,bob:analysis -version HOTFIX -- analysis",
+        " MINOR. The notebook's name comes after `--`; options go before or after it.",
+        epilog="examples: git nbpublish alice,bob:analysis -version HOTFIX -- analysis ;"
+        ' git nbpublish -- analysis -m "Q3 figures"',
     )
     parser.add_argument("spec", nargs="?", help="the collaboration (default: this working copy's)")
-    parser.add_argument(
-        "name", metavar="NotebookName", help="publish NotebookName.ipynb of the collaboration"
-    )
     parser.add_argument(
         "-version",
         "--bump",
@@ -75,14 +80,29 @@ def _nbpublish_parser() -> Parser:
     return parser
 
 
+def parse_nbpublish(argv: Sequence[str]) -> tuple[argparse.Namespace, str]:
+    """The options and the notebook's name: `-- NotebookName`, with options and the spec in any
+    order around it (argparse alone takes everything after `--` as positional)."""
+    parser = _nbpublish_parser()
+    words = list(argv)
+    if "--" not in words:
+        parser.parse_known_args(words)  # -h, or a bad option: argparse says what is wrong
+        parser.error("name the notebook after --: git nbpublish [SPEC] -- NotebookName")
+    at = words.index("--")
+    if at + 1 >= len(words):
+        parser.error("name the notebook after --: git nbpublish [SPEC] -- NotebookName")
+    args = parser.parse_args(words[:at] + words[at + 2 :])
+    return args, words[at + 1]
+
+
 def nbpublish(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
-        args = _nbpublish_parser().parse_args(argv)
+        args, name = parse_nbpublish(sys.argv[1:] if argv is None else argv)
         from git_nbcollab.commands.publish import publish
 
         return publish(
             spec=args.spec,
-            name=args.name,
+            name=name,
             bump=args.bump,
             message=args.message,
             dry_run=args.dry_run,
@@ -234,6 +254,12 @@ def _work_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
         help="whose outputs win where both re-ran a cell (default: the newer)",
     )
     sync.add_argument("-m", "--message", default="", help="message for your own commit")
+    sync.add_argument(
+        "--take-saved",
+        action="store_true",
+        help="commit notebooks exactly as saved, even one saved from a tab opened before the"
+        " last sync (which would put back your teammates' cells as they were)",
+    )
     project = commands.add_parser("project", help="the collaboration's project metadata")
     setter = project.add_subparsers(dest="project_action", required=True).add_parser(
         "set", help="set title, task link or tags (copied into every published version)"
@@ -276,7 +302,12 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
     if args.command == "sync":
         from git_nbcollab.commands.sync import sync
 
-        return lambda: sync(resolve=args.resolve, outputs=args.outputs, message=args.message)
+        return lambda: sync(
+            resolve=args.resolve,
+            outputs=args.outputs,
+            message=args.message,
+            take_saved=args.take_saved,
+        )
     if args.command == "project":
         from git_nbcollab.commands.project import project_set
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 from pathlib import Path
 
 import pytest
 
-from git_nbcollab.cli import PARSERS
+from git_nbcollab.cli import PARSERS, parse_nbpublish
 from tests.box import Box
 
 TOP = Path(__file__).resolve().parent.parent
@@ -50,3 +51,56 @@ def test_git_nbshare_help_opens_the_manual_page(box: Box) -> None:
     done = box.run("alice", "git", "nbshare", "--help")
     assert done.returncode == 0, done.stderr
     assert "usage: git nbshare" in done.stdout and "bob,carol" in done.stdout
+
+
+def _parse(words: list[str]) -> None:
+    """Run a command line through its parser, as the command would (nothing is executed)."""
+    program = "-".join(words[:2])
+    if program == "git-nbpublish":
+        parse_nbpublish(words[2:])
+    else:
+        PARSERS[program]().parse_args(words[2:])
+
+
+def _readme_examples() -> list[str]:
+    """Every command line the README shows: in its shell blocks and in `code` in its text."""
+    found: list[str] = []
+    for block in re.findall(r"```sh\n(.*?)```", README, re.S):
+        for line in block.splitlines():
+            line = line.removeprefix("sudo ").replace(
+                "/opt/git-nbcollab/bin/git-nbcollab", "git nbcollab"
+            )
+            command = shlex.join(shlex.split(line, comments=True))
+            found += [p for p in command.split(" '&&' ") if p.startswith(("git nb", "git-nb"))]
+    spans = re.findall(r"`(git nb[^`]*)`", README)
+    found += [span for span in spans if len(span.split()) > 2]  # not a bare command's name
+    return found
+
+
+def _help_examples() -> list[str]:
+    found = []
+    for parser in _all_parsers().values():
+        for line in (parser.epilog or "").split("example")[1:]:
+            found += [e.strip() for e in line.lstrip("s").lstrip(":").split(" ; ") if e.strip()]
+    return found
+
+
+@pytest.mark.parametrize("example", sorted(set(_readme_examples() + _help_examples())))
+def test_every_example_in_the_readme_and_the_help_parses(example: str) -> None:
+    _parse(shlex.split(example.replace("git-nb", "git nb", 1)))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["SPEC", "-version", "HOTFIX", "--", "Name"],
+        ["--", "Name", "-m", "Q3 figures"],
+        ["SPEC", "-m", "x", "--", "Name"],
+        ["--", "Name", "--dry-run", "SPEC", "--bump", "major"],
+    ],
+)
+def test_nbpublish_takes_options_and_the_spec_in_any_order(argv: list[str]) -> None:
+    args, name = parse_nbpublish(argv)
+    assert name == "Name"
+    assert args.spec == ("SPEC" if "SPEC" in argv else None)
+    assert args.message == ("Q3 figures" if "Q3 figures" in argv else "x" if "x" in argv else "")

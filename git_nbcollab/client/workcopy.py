@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shlex
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +51,86 @@ def create(client: Client, collab: dict[str, Any], you: User, directory: Path) -
     for key, value in settings.items():
         proc.run("git", "config", key, value, cwd=str(directory))
     treemerge.leave_notebooks_to_us(directory / ".git")
+    ignore_checkpoints(directory / ".git")
 
 
 def current_collab() -> CollabId | None:
     """The collaboration of the working copy we are in, if any."""
     found = git_config(ID_KEY)
     return collab_id(found) if found else None
+
+
+# JupyterLab writes a `.ipynb_checkpoints/` folder next to every notebook it saves, at any
+# depth: nobody's work. A pattern without a leading slash matches at every depth.
+IGNORED = ".ipynb_checkpoints/\n"
+
+
+def ignore_checkpoints(gitdir: Path) -> None:
+    """Keep Jupyter's checkpoint folders out of this working copy's commits (`info/exclude`,
+    so old working copies get it too and nothing is pushed)."""
+    exclude = gitdir / "info" / "exclude"
+    exclude.parent.mkdir(exist_ok=True)
+    text = exclude.read_text() if exclude.exists() else ""
+    if IGNORED.strip() not in text.splitlines():
+        exclude.write_text(text + ("" if text.endswith("\n") or not text else "\n") + IGNORED)
+
+
+@contextlib.contextmanager
+def locked(gitdir: Path) -> Iterator[None]:
+    """One sync at a time in a working copy; a second is refused at once."""
+    fd = os.open(gitdir, os.O_RDONLY | os.O_DIRECTORY)  # a lock on .git itself: no file made
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise UserError(
+            "another `git nbcollab sync` is running in this working copy:"
+            " wait for it to finish, then sync again"
+        ) from None
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def top() -> Path:
+    """The top folder of the working copy we are in, wherever in it we are."""
+    if current_collab() is None:
+        raise UserError("not in a working copy: cd into one (git nbcollab clone makes one)")
+    return Path(proc.out("git", "rev-parse", "--show-toplevel").strip())
+
+
+def branch(directory: Path) -> str:
+    """The branch checked out in a working copy (refs/heads/...); a detached HEAD is refused."""
+    found = proc.run("git", "symbolic-ref", "-q", "HEAD", cwd=str(directory), check=False)
+    if found.returncode == 0:
+        return found.stdout.decode().strip()
+    mains = proc.out(
+        "git",
+        "for-each-ref",
+        "--format=%(refname:short)",
+        "refs/heads/u/*/main",
+        cwd=str(directory),
+    ).split()
+    switch = mains[0] if len(mains) == 1 else "u/<you>/main"
+    raise UserError(
+        f"HEAD is detached (no branch is checked out): `git switch {switch}`, then sync"
+    )
+
+
+def unsynced(directory: Path) -> str | None:
+    """What a working copy holds that the hub does not (as of the last fetch): local changes
+    (to tracked files, or new notebooks) or commits; None if nothing."""
+    status = proc.out(
+        "git", "status", "--porcelain", "-z", "--untracked-files=all", cwd=str(directory)
+    )
+    entries = proc.zsplit(status)
+    changed = [e[3:] for e in entries if not e.startswith("??") or e.endswith(".ipynb")]
+    if changed:
+        return f"local changes ({', '.join(changed[:3])}{', ...' if len(changed) > 3 else ''})"
+    ahead = proc.out(
+        "git", "rev-list", "--count", "HEAD", "--not", "--remotes=origin", cwd=str(directory)
+    )
+    if int(ahead.strip() or 0):
+        return f"{ahead.strip()} commit(s) the hub does not have"
+    return None

@@ -36,8 +36,22 @@ def _show(answer: dict[str, Any], dry_run: bool) -> None:
     say(f"  {'would write' if dry_run else 'wrote'} {answer['file']} and its metadata.json")
 
 
+def _check_synced(wanted: Spec) -> None:
+    """Publishing from a working copy publishes what the hub has: refuse if this copy holds
+    more (it would be left out, silently)."""
+    here = workcopy.current_collab()
+    if here is None or str(wanted) != here:
+        return
+    pending = workcopy.unsynced(workcopy.top())
+    if pending:
+        raise UserError(
+            f"this working copy has {pending}: run `git nbcollab sync` first, then publish"
+        )
+
+
 def publish(*, spec: str | None, name: str, bump: str | None, message: str, dry_run: bool) -> int:
     wanted = collab_or_here(spec)
+    _check_synced(wanted)
     name = notebook_name(name)
     options = ["--message", message, "--author", *link.author()]
     options += ["--bump", bump] if bump else []

@@ -275,3 +275,21 @@ def test_the_tag_names_who_published_not_their_git_config(box: Box) -> None:
     tag = box.hub_git(cid, "cat-file", "tag", "refs/tags/pubtagger/v1.0.0").splitlines()
     tagger = next(line for line in tag if line.startswith("tagger "))
     assert tagger.startswith(f"tagger {box.user('bob')} <{box.user('bob')}@nbcollab> "), tagger
+
+
+def test_publish_from_an_unsynced_working_copy_is_refused_until_it_syncs(box: Box) -> None:
+    _, alice, _ = _collab(box, "pubunsynced")
+    edit_cell(alice / "pubunsynced.ipynb", 0, "# not synced yet")
+    for step in ("local change", "local commit"):
+        before = box.snapshot()
+        done = box.run("alice", "git", "nbpublish", "--", "pubunsynced", "-m", "Q3", cwd=alice)
+        assert done.returncode == 1, done.stdout
+        assert done.stderr.strip().endswith("run `git nbcollab sync` first, then publish"), step
+        assert box.changes(before) == {}, f"nothing published with a {step}"
+        if step == "local change":
+            assert box.run("alice", "git", "commit", "-qam", "local", cwd=alice).returncode == 0
+    assert box.run("alice", "git", "nbcollab", "sync", cwd=alice).returncode == 0
+    done = box.run("alice", "git", "nbpublish", "--", "pubunsynced", "-m", "Q3", cwd=alice)
+    assert done.returncode == 0, done.stderr
+    published = _published(box, "pubunsynced", "1.0.0") / "pubunsynced_FINAL.ipynb"
+    assert notebook.read(published.read_bytes(), "published").cells[0].source == "# not synced yet"

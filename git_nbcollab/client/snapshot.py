@@ -1,0 +1,96 @@
+"""What sync commits of a working copy: every change to a tracked file and every new notebook,
+never other untracked files (a parquet or a results.csv stays on the user's machine)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from git_nbcollab import proc, repo
+from git_nbcollab.errors import UserError
+
+CHECKPOINTS = ".ipynb_checkpoints"
+SKIP = f":(exclude,glob)**/{CHECKPOINTS}/**"  # Jupyter's autosave copies are nobody's work
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    commit: str  # the working tree on top of HEAD; HEAD itself if nothing changed
+    committed: tuple[str, ...]  # paths that differ from HEAD
+    left_out: tuple[str, ...]  # untracked files that are not notebooks
+
+
+def git(
+    top: Path, *args: str, env: dict[str, str] | None = None, input: bytes | None = None
+) -> str:
+    """git in the working copy's top folder (whatever folder the command was run in)."""
+    return proc.out("git", *args, cwd=str(top), env={**os.environ, **(env or {})}, input=input)
+
+
+def _objects(gitdir: Path, staged: repo.Staging) -> dict[str, str]:
+    """git sees the staged objects and the repo's own; what it writes stays staged."""
+    return {
+        "GIT_OBJECT_DIRECTORY": str(staged.quarantine),
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(gitdir / "objects"),
+    }
+
+
+def take(top: Path, gitdir: Path, staged: repo.Staging, head: str, message: str) -> Snapshot:
+    """Commit the working tree on top of HEAD into staged objects. The real index is left
+    alone (a copy takes the `git add`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        index = Path(tmp) / "index"
+        if (gitdir / "index").exists():
+            shutil.copy(gitdir / "index", index)
+        env = {"GIT_INDEX_FILE": str(index), **_objects(gitdir, staged)}
+        git(top, "add", "--update", "--", ".", SKIP, env=env)
+        untracked = git(top, "ls-files", "-z", "--others", "--exclude-standard", env=env)
+        paths = [p for p in proc.zsplit(untracked) if CHECKPOINTS not in Path(p).parts]
+        notebooks = [p for p in paths if p.endswith(".ipynb")]
+        if notebooks:
+            listed = "".join(f"{p}\0" for p in notebooks).encode()
+            git(top, "add", "--pathspec-from-file=-", "--pathspec-file-nul", env=env, input=listed)
+        tree = git(top, "write-tree", env=env).strip()
+        left_out = tuple(p for p in paths if not p.endswith(".ipynb"))
+        if tree == git(top, "rev-parse", f"{head}^{{tree}}").strip():
+            return Snapshot(head, (), left_out)
+        committed = proc.zsplit(
+            git(top, "diff-tree", "-r", "-z", "--name-only", head, tree, env=env)
+        )
+        try:
+            commit = git(top, "commit-tree", tree, "-p", head, "-m", message, env=env).strip()
+        except proc.ProcessError as e:
+            raise UserError(f"could not commit your work: {e.message}") from None
+        return Snapshot(commit, tuple(committed), left_out)
+
+
+def check_landing(top: Path, gitdir: Path, staged: repo.Staging, own: str, merged: str) -> None:
+    """Stop if a file the merge brings in would land on an untracked or ignored file (or
+    folder) of the user's: git's checkout would overwrite it."""
+    added = proc.zsplit(
+        git(
+            top,
+            "diff-tree",
+            "-r",
+            "-z",
+            "--name-only",
+            "--diff-filter=A",
+            own,
+            merged,
+            env=_objects(gitdir, staged),
+        )
+    )
+    for path in added:
+        parts = Path(path).parts
+        for depth in range(1, len(parts) + 1):
+            here = top.joinpath(*parts[:depth])
+            last = depth == len(parts)
+            if here.is_symlink() or (here.exists() and (last or not here.is_dir())):
+                raise UserError(
+                    f"sync stopped: a teammate's {path} would overwrite your untracked"
+                    f" {here.relative_to(top)}; move it away (or `git add` it to share it),"
+                    " then sync again (nothing was changed)"
+                )

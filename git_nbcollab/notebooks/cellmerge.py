@@ -269,10 +269,9 @@ def merge_notebooks(
     if dropped:
         what = ", ".join(repr(d) for d in dropped)
         notes += (f"notebook metadata {what} changed by both; kept {opts.newer_whose}",)
-    notebook = {
-        "nbformat": 4,
-        "nbformat_minor": max(ours["nbformat_minor"], theirs["nbformat_minor"]),
-        "metadata": metadata,
-        "cells": merged.cells,
-    }
-    return notebook, Merged(merged.cells, (), notes)
+    minor = max(ours["nbformat_minor"], theirs["nbformat_minor"])
+    cells = merged.cells
+    if minor < 5:  # both sides are nbformat 4.4 or older, where cells carry no ids
+        cells = [{k: v for k, v in cell.items() if k != "id"} for cell in cells]
+    notebook = {"nbformat": 4, "nbformat_minor": minor, "metadata": metadata, "cells": cells}
+    return notebook, Merged(cells, (), notes)

@@ -108,3 +108,19 @@ def test_a_notebook_that_passes_through_keeps_its_bytes() -> None:
     assert notebook.merge(data(base), compact, data(base)).notebook == compact
     assert notebook.merge(data(base), compact, compact).notebook == compact
     assert notebook.merge(data(base), compact, data(ours) + b"\n").notebook == compact
+
+
+def test_both_sides_saved_without_ids_merge_into_a_notebook_without_ids() -> None:
+    """A base shared with ids (4.5), both sides saved by a Jupyter that drops them (4.4)."""
+    base = doc()
+    sides = []
+    for i, source in ((0, "# alice's title"), (1, "x = 'bob'")):
+        side = doc()
+        side["nbformat_minor"] = 4
+        for cell in side["cells"]:
+            del cell["id"]
+        side["cells"][i]["source"] = source
+        sides.append(side)
+    result = notebook.merge(data(base), data(sides[0]), data(sides[1]), **NAMES)
+    assert sources(result)[:2] == ["# alice's title", "x = 'bob'"]
+    assert ids(validated(result.notebook or b"")) == [None] * len(base["cells"])

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.box import Box, edit_cell, missing_prerequisite
-from tests.conftest import require
+from tests.box import Box, edit_cell
 
 TOP = Path(__file__).resolve().parent.parent
 SECTION = re.search(r"### On a laptop\n(.*?)\n## ", (TOP / "README.md").read_text(), re.S)
@@ -25,17 +24,10 @@ def _readme_blocks() -> list[str]:
     return re.findall(r"```sh\n(.*?)```", SECTION.group(1), flags=re.S)
 
 
-@pytest.fixture(scope="module")
-def laptop_box() -> Iterator[Box]:
-    require(missing_prerequisite())
-    with Box.started() as box:
-        yield box
-
-
 @pytest.fixture
-def laptop(laptop_box: Box) -> Iterator[str]:
+def laptop(own_box: Box) -> Iterator[str]:
     """A unix account off the team: no group, no hub key, no git identity."""
-    who = f"{laptop_box.prefix}lap"
+    who = f"{own_box.prefix}lap"
     subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", who], check=True)
     try:
         yield who
@@ -76,8 +68,8 @@ def _read_only_copy(dest: Path) -> None:
             path.chmod(0o555 if path.is_dir() or os.access(path, os.X_OK) else 0o444)
 
 
-def test_readme_laptop_steps_from_an_account_off_the_team(laptop_box: Box, laptop: str) -> None:
-    box, home = laptop_box, Path(f"/home/{laptop}")
+def test_readme_laptop_steps_from_an_account_off_the_team(own_box: Box, laptop: str) -> None:
+    box, home = own_box, Path(f"/home/{laptop}")
     alice, bob = box.user("alice"), box.user("bob")
     cid = box.share("alice", ["bob"], "analysis.ipynb")
     done = box.run("alice", "git", "nbpublish", f"{alice},{bob}:analysis", "--", "analysis")

@@ -4,9 +4,11 @@ the hub reached only over the private sshd."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +34,10 @@ def laptop(own_box: Box) -> Iterator[str]:
     try:
         yield who
     finally:
-        subprocess.run(["pkill", "-u", who], capture_output=True)
+        pids = subprocess.run(["pgrep", "-u", who], capture_output=True, text=True).stdout
+        for pid in pids.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGTERM)
         subprocess.run(["userdel", "--remove", who], capture_output=True)
 
 

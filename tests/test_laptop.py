@@ -105,6 +105,10 @@ def test_readme_laptop_steps_from_an_account_off_the_team(own_box: Box, laptop: 
     assert shown.returncode == 0, shown.stderr
     first = shown.stdout.splitlines()[0]
     assert "--fetch" in first and "git show analysis/v1.0.0:analysis_FINAL.ipynb" in first
+    again = _as(box, laptop, laptop_cmd + "git nbcollab show analysis:v1.0.0 --fetch")
+    assert again.returncode == 1 and again.stderr.count("\n") == 1, again.stderr
+    assert "analysis_FINAL.ipynb exists here" in again.stderr
+    assert (home / "analysis_FINAL.ipynb").read_bytes() == fetched
 
     # no git identity: sync says in one line what to set, and changes nothing
     work = home / "analysis"

@@ -274,6 +274,11 @@ def _work_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     show = commands.add_parser("show", help="where a published version is")
     show.add_argument("version", help="NotebookName:vX.Y.Z")
+    show.add_argument(
+        "--fetch",
+        action="store_true",
+        help="fetch the published file from the hub into this folder (on a laptop)",
+    )
 
 
 def _nbcollab_parser() -> Parser:
@@ -316,7 +321,7 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
         from git_nbcollab.commands import versions
 
         if args.command == "show":
-            return lambda: versions.show(version=args.version)
+            return lambda: versions.show(version=args.version, fetch=args.fetch)
         return lambda: versions.versions(which=args.which)
     if args.command == "init":
         from git_nbcollab.commands.init import init

@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from tests import lab
 from tests.box import Box, missing_prerequisite
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 @pytest.fixture(autouse=True)
@@ -39,4 +44,20 @@ def require(reason: str | None) -> None:
 def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     require(missing_prerequisite())
     with Box.started() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def own_box() -> Iterator[Box]:
+    """A box for one test module alone, for tests that need names or files nobody else made."""
+    require(missing_prerequisite())
+    with Box.started() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Debian's chromium, driven by Playwright (see tests/lab.py for JupyterLab itself)."""
+    require(lab.missing_browser())
+    with lab.browser() as started:
         yield started

@@ -26,11 +26,16 @@ def git_config(key: str, cwd: str | None = None) -> str | None:
 
 
 def author() -> tuple[str, str]:
-    """Who the user's commits say they are (their git config, else their login)."""
-    from getpass import getuser
-
-    name = git_config("user.name") or getuser()
-    return name, git_config("user.email") or f"{getuser()}@localhost"
+    """Who the user's commits say they are, as git would sign them; every command that commits
+    asks this first, so an unset identity stops it before anything is written."""
+    name = os.environ.get("GIT_AUTHOR_NAME") or git_config("user.name")
+    email = os.environ.get("GIT_AUTHOR_EMAIL") or git_config("user.email")
+    if not name or not email:
+        raise UserError(
+            'git does not know who you are: run `git config --global user.name "Your Name"`'
+            " and `git config --global user.email you@example.org`"
+        )
+    return name, email
 
 
 @dataclass(frozen=True)

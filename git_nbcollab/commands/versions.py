@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
+from git_nbcollab import fsutil, proc
 from git_nbcollab.client import link
 from git_nbcollab.commands.publish import collab_or_here
 from git_nbcollab.errors import UserError
-from git_nbcollab.names import notebook_name, parse_shown
+from git_nbcollab.names import final_file, notebook_name, parse_shown
 from git_nbcollab.output import say, table
 
 
@@ -30,10 +35,44 @@ def versions(*, which: str | None) -> int:
     return 0
 
 
-def show(*, version: str) -> int:
+def _fetch(client: link.Client, meta: dict[str, str]) -> Path:
+    """Fetch the version's tag from the hub and write its file here; returns the file."""
+    target = Path(final_file(meta["name"]))
+    if target.exists() or target.is_symlink():
+        raise UserError(f"{target} exists here: move it away or run this in another folder")
+    with tempfile.TemporaryDirectory(prefix="nbcollab-show-") as tmp:
+        proc.run("git", "init", "--quiet", "--bare", tmp)
+        tag = meta["tag"]
+        client.git(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            client.repo_url(meta["collab"]),
+            f"{tag}:{tag}",
+            cwd=tmp,
+        )
+        body = proc.run("git", "show", f"{tag}:{target.name}", cwd=tmp).stdout
+    fsutil.atomic_write(target, body)
+    return target
+
+
+def show(*, version: str, fetch: bool) -> int:
+    """Where a published version is; off the box (its file not here), how to get it, or with
+    `fetch` the file itself, written here."""
     parse_shown(version)
-    meta = link.configured().call("show", version)["version"]
-    say(meta["file"])
+    with link.connect() as client:
+        meta = client.call("show", version)["version"]
+        if fetch:
+            say(f"wrote {_fetch(client, meta)}")
+        elif os.access(meta["file"], os.R_OK):
+            say(meta["file"])
+        else:
+            tag = meta["tag"].removeprefix("refs/tags/")
+            say(
+                f"{meta['file']} is on the box: `git nbcollab show {version} --fetch` writes"
+                f" {final_file(meta['name'])} here (in a clone: `git fetch origin tag {tag}"
+                f" && git show {tag}:{final_file(meta['name'])}`)"
+            )
     project = meta.get("project") or {}
     for key in ("title", "task", "tags"):
         if project.get(key):

@@ -64,6 +64,7 @@ def sync(*, resolve: treemerge.Resolve, outputs: treemerge.Outputs, message: str
     if me is None:
         raise UserError(f"{branch} is not one of your u/<you>/ branches: switch to u/<you>/main")
     gitdir = Path(_git("rev-parse", "--absolute-git-dir"))
+    workcopy.use_merge_driver(gitdir)  # copies made before the driver existed get it here
     with link.connect() as hub:
         hub.git("fetch", "--quiet", "origin")
         head = _git("rev-parse", "HEAD")
@@ -71,7 +72,12 @@ def sync(*, resolve: treemerge.Resolve, outputs: treemerge.Outputs, message: str
             own = _snapshot(gitdir, staged, head, message or OWN_MESSAGE)
             sides = [treemerge.Side(me, own), *_others(me)]
             merged = treemerge.merge(
-                staged.repo, sides, author=link.author(), resolve=resolve, outputs=outputs
+                staged.repo,
+                sides,
+                author=link.author(),
+                resolve=resolve,
+                outputs=outputs,
+                quarantine=staged.quarantine,
             )
             if merged.commit is None:
                 raise UserError(treemerge.report(merged.conflicts, stopped="sync stopped"))

@@ -1,9 +1,13 @@
 """Merging authors' branches the way this tool does: notebooks cell by cell, other files as git.
 
-A text merge of two notebooks can leave conflict markers inside the JSON, or splice cells
-wrongly while looking clean, so every `.ipynb` that both sides changed goes through the
-cell-aware merge, whatever git's text merge thought of it. Works on any repo (the hub's bare
-repos, a teammate's working copy); writes objects only (see `repo.staging`), never refs or files.
+git's `ort` merge (`git merge-tree --write-tree`) does the tree: renames are followed, and a
+criss-cross history (several merge bases) is merged against a virtual base made by merging the
+bases, recursively. Every notebook both sides changed goes through our merge driver
+(`filemerge`), in the virtual base too, never through git's text merge, which can leave
+conflict markers inside the JSON. What git leaves conflicted is settled here: notebooks cell by
+cell against git's (virtual) base, `resolve` for deletions, other files named for the user.
+Works on any repo (the hub's bare repos, a teammate's working copy); writes objects only (see
+`repo.staging`), never refs or files.
 """
 
 from __future__ import annotations

@@ -5,7 +5,12 @@ one person changed never collides. Real teammates, plain git and the real hub.""
 from __future__ import annotations
 
 import shutil
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from git_nbcollab.notebooks import notebook
 from tests.box import Box, edit_cell
@@ -68,3 +73,73 @@ def test_publish_after_merging_each_other_is_clean(box: Box) -> None:
     assert done.returncode == 0, done.stderr
     copy = box.root / "published" / "crisspub" / "v1.0.0" / "crisspub_FINAL.ipynb"
     assert _first_cell(copy) == "# alice 2"
+
+
+def _own_work_at_once(
+    box: Box, name: str, people: dict[str, Path], rounds: int, publish: bool
+) -> list[str]:
+    """Everyone at once, `rounds` times: change only their own cell (the first few people) and
+    their own text file, sync, and (with `publish`) publish. Returns what went wrong."""
+
+    def loop(short: str, cell: int) -> list[str]:
+        copy, failures = people[short], []
+        for k in range(rounds):
+            if cell < 3:
+                edit_cell(copy / f"{name}.ipynb", cell, f"# {short} {k}")
+            _write(box, short, copy / f"{short}.txt", f"{short} {k}\n")
+            steps = [["git", "nbcollab", "sync"]] + [["git", "nbpublish", "--", name]] * publish
+            for step in steps:
+                done = box.run(short, *step, cwd=copy)
+                if done.returncode != 0 and "nothing new to publish" not in done.stderr:
+                    failures.append(f"{short} round {k}: {' '.join(step)}: {done.stderr}")
+        return failures
+
+    with ThreadPoolExecutor(len(people)) as pool:
+        runs = [pool.submit(loop, short, cell) for cell, short in enumerate(people)]
+        return [failure for run in runs for failure in run.result()]
+
+
+def _team_copies(box: Box, name: str, people: list[str]) -> dict[str, Path]:
+    cid = box.share(people[0], people[1:], f"{name}.ipynb")
+    for short in people[1:]:
+        assert box.run(short, "git", "nbcollab", "clone", cid, name).returncode == 0
+    return {short: box.home(short) / "notebooks" / name for short in people}
+
+
+def test_three_teammates_edit_sync_and_publish_at_once(box: Box) -> None:
+    people = _team_copies(box, "atonce", ["alice", "bob", "carol"])
+    assert _own_work_at_once(box, "atonce", people, rounds=5, publish=True) == []
+    for short, copy in people.items():  # one more round each, in turn, and all have it all
+        assert box.run(short, "git", "nbcollab", "sync", cwd=copy).returncode == 0
+    for short, copy in people.items():
+        assert box.run(short, "git", "nbcollab", "sync", cwd=copy).returncode == 0
+        cells = notebook.read((copy / "atonce.ipynb").read_bytes(), short).cells
+        assert [c.source for c in cells] == ["# alice 4", "# bob 4", "# carol 4"]
+        assert (copy / "carol.txt").read_text() == "carol 4\n"
+
+
+EXTRA = ("dave", "erin", "frank", "grace", "heidi")
+
+
+@pytest.fixture
+def eight(box: Box) -> Iterator[list[str]]:
+    """Five more teammates on the box, removed afterwards."""
+    try:
+        for short in EXTRA:
+            assert box.admin("user", "add", box.user(short)) == 0
+        yield ["alice", "bob", "carol", *EXTRA]
+    finally:
+        for short in EXTRA:
+            subprocess.run(["pkill", "-u", box.user(short)], capture_output=True)
+            subprocess.run(["userdel", "--remove", box.user(short)], capture_output=True)
+
+
+def test_eight_teammates_syncing_at_once_never_collide(box: Box, eight: list[str]) -> None:
+    people = _team_copies(box, "eight", eight)
+    assert _own_work_at_once(box, "eight", people, rounds=2, publish=False) == []
+    for short, copy in [*people.items(), *people.items()]:
+        assert box.run(short, "git", "nbcollab", "sync", cwd=copy).returncode == 0
+    for copy in people.values():
+        assert {p.name: p.read_text() for p in copy.glob("*.txt")} == {
+            f"{short}.txt": f"{short} 1\n" for short in eight
+        }

@@ -124,6 +124,7 @@ def _merge_tree(
         sides[0].commit,
         sides[1].commit,
         env=env,
+        cwd=str(attributes.parent),  # git writes the driver's temporary files here
         check=False,
     )
     if done.returncode not in (0, 1):

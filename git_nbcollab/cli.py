@@ -279,6 +279,21 @@ def _work_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
         action="store_true",
         help="fetch the published file from the hub into this folder (on a laptop)",
     )
+    driver = commands.add_parser(
+        "merge-driver",
+        help="git's merge driver for notebooks (working copies register it)",
+        description="Merge one notebook cell by cell, as sync does, for git (pull, stash pop,"
+        " rebase): writes the result into OURS; exit 0 when clean, 1 when cells collide (each"
+        " then holds both versions between <<<<<<< and >>>>>>> markers).",
+        epilog="git config: merge.nbcollab.driver = git nbcollab merge-driver %%O %%A %%B %%P",
+    )
+    for name, what in (
+        ("base", "the common ancestor's version (%%O; empty if both added the notebook)"),
+        ("ours", "our version, replaced by the result (%%A)"),
+        ("theirs", "their version (%%B)"),
+    ):
+        driver.add_argument(name, type=Path, help=what)
+    driver.add_argument("path", nargs="?", default="", help="the notebook's path in the repo (%%P)")
 
 
 def _nbcollab_parser() -> Parser:
@@ -312,6 +327,12 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
             outputs=args.outputs,
             message=args.message,
             take_saved=args.take_saved,
+        )
+    if args.command == "merge-driver":
+        from git_nbcollab.commands.merge_driver import merge_driver
+
+        return lambda: merge_driver(
+            base=args.base, ours=args.ours, theirs=args.theirs, path=args.path
         )
     if args.command == "project":
         from git_nbcollab.commands.project import project_set

@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "git_nbcollab"
 # Highest first: a module may import its own group and the groups below it, never above.
 LAYERS = ("commands", "client", "hub", "box", "notebooks", "backup", "shared")
 TOP = {"cli", "__main__", "gate", "hook"}  # entry points, beside the commands
-NOTEBOOKS_MAY_USE = {"names", "errors"}  # pure notebook logic needs nothing else of ours
+NOTEBOOKS_MAY_USE = {"names", "errors", "proc"}  # notebook logic needs nothing else of ours
 
 
 def _group(module: str) -> str:

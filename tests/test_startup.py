@@ -12,6 +12,8 @@ HEAVY = {"pygit2", "nbformat", "nbdime", "boto3", "rich", "jsonschema"}
 PATHS = {
     "git nbshare -h": "from git_nbcollab.cli import nbshare\nnbshare(['-h'])",
     "git nbcollab list (client)": "import git_nbcollab.commands.list",
+    "git nbcollab merge-driver -h": "from git_nbcollab.cli import nbcollab\n"
+    "nbcollab(['merge-driver', '-h'])",
     "gate and hook (every push)": "import git_nbcollab.gate, git_nbcollab.hook",
 }
 

@@ -50,8 +50,16 @@ def create(client: Client, collab: dict[str, Any], you: User, directory: Path) -
     }
     for key, value in settings.items():
         proc.run("git", "config", key, value, cwd=str(directory))
-    treemerge.leave_notebooks_to_us(directory / ".git")
+    use_merge_driver(directory / ".git")
     ignore_checkpoints(directory / ".git")
+
+
+def use_merge_driver(gitdir: Path) -> None:
+    """Have plain git (pull, stash pop, rebase) merge notebooks cell by cell, as sync does."""
+    for key, value in treemerge.driver_config().items():
+        if git_config(key, cwd=str(gitdir)) != value:
+            proc.run("git", f"--git-dir={gitdir}", "config", key, value)
+    treemerge.leave_notebooks_to_us(gitdir)
 
 
 def current_collab() -> CollabId | None:

@@ -129,6 +129,7 @@ def sync(
     if me is None:
         raise UserError(f"{branch} is not one of your u/<you>/ branches: switch to u/<you>/main")
     gitdir = Path(git(top, "rev-parse", "--absolute-git-dir").strip())
+    workcopy.use_merge_driver(gitdir)  # copies made before the driver existed get it here
     author = link.author()  # before anything commits: one line if the identity is unset
     with workcopy.locked(gitdir), link.connect() as hub:
         repo.clear_quarantines(gitdir)  # left by a sync killed mid-way (we hold the lock)
@@ -146,7 +147,12 @@ def sync(
             )
             sides = [treemerge.Side(me, own), *_sides(top, me, branch)]
             merged = treemerge.merge(
-                staged.repo, sides, author=author, resolve=resolve, outputs=outputs
+                staged.repo,
+                sides,
+                author=author,
+                resolve=resolve,
+                outputs=outputs,
+                quarantine=staged.quarantine,
             )
             if merged.commit is None:
                 raise UserError(treemerge.report(merged.conflicts, stopped="sync stopped"))

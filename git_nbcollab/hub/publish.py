@@ -168,7 +168,7 @@ def _plan(
     tips = ((m, repo.rev(path, author_branch(m))) for m in collab.members)
     sides = [treemerge.Side(m, tip) for m, tip in tips if tip]
     old_master = repo.rev(path, MASTER)
-    merged = treemerge.merge(staged.repo, sides, author=author)
+    merged = treemerge.merge(staged.repo, sides, author=author, quarantine=staged.quarantine)
     if merged.commit is None:
         return {"conflicts": list(merged.conflicts)}
     tree = _master_tree(staged.repo, merged.commit, old_master, name, str(collab.spec))

@@ -1,26 +1,41 @@
 """Merging authors' branches the way this tool does: notebooks cell by cell, other files as git.
 
-A text merge of two notebooks can leave conflict markers inside the JSON, or splice cells
-wrongly while looking clean, so every `.ipynb` that both sides changed goes through the
-cell-aware merge, whatever git's text merge thought of it. Works on any repo (the hub's bare
-repos, a teammate's working copy); writes objects only (see `repo.staging`), never refs or files.
+git's `ort` merge (`git merge-tree --write-tree`) does the tree: renames are followed, and a
+criss-cross history (several merge bases) is merged against a virtual base made by merging the
+bases, recursively. Every notebook both sides changed goes through our merge driver
+(`filemerge`), in the virtual base too, never through git's text merge, which can leave
+conflict markers inside the JSON. What git leaves conflicted is settled here: notebooks cell by
+cell against git's (virtual) base, `resolve` for deletions, other files named for the user.
+Works on any repo (the hub's bare repos, a teammate's working copy); writes objects only (see
+`repo.staging`), never refs or files.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
+import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from git_nbcollab import proc
 from git_nbcollab.notebooks import notebook
+from git_nbcollab.notebooks.filemerge import Settings
 
 if TYPE_CHECKING:
     import pygit2
 
-# git's (and libgit2's) text merge of a 20 MB notebook took 1.8 s, only to be thrown away:
-# marking notebooks binary for merges makes git leave them to us at once.
-ATTRIBUTES = "*.ipynb merge=binary\n"
+# Notebooks merge through our driver (`git nbcollab merge-driver`), in working copies (plain git)
+# and in the tree merge, never as text: git's text merge of a 20 MB notebook took 1.8 s, and can
+# leave conflict markers inside the JSON.
+DRIVER = "nbcollab"
+ATTRIBUTES = f"*.ipynb merge={DRIVER}\n"
+DRIVER_COMMAND = "git nbcollab merge-driver %O %A %B %P"  # as working copies register it
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[2])
 
 Resolve = Literal["ours", "theirs", "both"] | None
 Outputs = Literal["newer", "ours", "theirs"]
@@ -34,110 +49,33 @@ class Side:
 
 @dataclass(frozen=True)
 class Merged:
-    """`commit` holds everyone's work, or is None and `conflicts` says (one line each) why."""
+    """`commit` holds everyone's work, or is None and `conflicts` says (one line each) why;
+    `notes` (one line each, starting with the path) say what the merge kept or dropped."""
 
     commit: str | None
     conflicts: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def leave_notebooks_to_us(gitdir: Path) -> None:
-    """Tell git not to text-merge notebooks in this repo (`info/attributes`)."""
+    """Have git merge notebooks in this repo with our driver (`info/attributes`)."""
     attributes = gitdir / "info" / "attributes"
     attributes.parent.mkdir(exist_ok=True)
-    attributes.write_text(ATTRIBUTES)
+    if not attributes.exists() or attributes.read_text() != ATTRIBUTES:
+        attributes.write_text(ATTRIBUTES)
 
 
-def _tree(repo: pygit2.Repository, commit: str | None) -> pygit2.Tree:
-    """A commit's tree; None (no common history) gives the empty tree."""
-    import pygit2
+def driver_config(command: str = DRIVER_COMMAND) -> dict[str, str]:
+    """The git config that defines the driver `ATTRIBUTES` name."""
+    return {
+        f"merge.{DRIVER}.name": "notebooks cell by cell (git nbcollab)",
+        f"merge.{DRIVER}.driver": command,
+    }
 
-    oid = repo.TreeBuilder().write() if commit is None else commit
-    return repo.revparse_single(str(oid)).peel(pygit2.Tree)
 
-
-def blob_data(repo: pygit2.Repository, oid: pygit2.Oid) -> bytes:
+def blob_data(repo: pygit2.Repository, oid: pygit2.Oid | str) -> bytes:
     """A blob's bytes, inflated once (`repo[oid].read_raw()` inflates a 20 MB notebook twice)."""
     return repo.odb.read(oid)[1]
-
-
-def _blob(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | None:
-    try:
-        return blob_data(repo, tree[path].id)
-    except KeyError:
-        return None
-
-
-def _changed(old: pygit2.Tree, new: pygit2.Tree) -> set[str]:
-    deltas = list(old.diff_to_tree(new).deltas)
-    return {d.new_file.path for d in deltas} | {d.old_file.path for d in deltas}
-
-
-def _notebook_paths(index: pygit2.Index, trees: tuple[pygit2.Tree, ...]) -> set[str]:
-    """Notebooks both sides touched: git's conflicts, and its 'clean' text merges of them."""
-    base, ours, theirs = trees
-    both = _changed(base, ours) & _changed(base, theirs)
-    conflicted = {e.path for entries in (index.conflicts or ()) for e in entries if e is not None}
-    return {p for p in both | conflicted if p.endswith(".ipynb")}
-
-
-def _merge_notebook(
-    repo: pygit2.Repository,
-    path: str,
-    trees: tuple[pygit2.Tree, ...],
-    sides: tuple[Side, Side],
-    resolve: Resolve,
-    newer: Literal["ours", "theirs"],
-) -> bytes | list[str] | None:
-    """The merged file, None for "deleted", or the conflicts."""
-    base, ours, theirs = (_blob(repo, tree, path) for tree in trees)
-    if ours is None or theirs is None:
-        if resolve in ("ours", "theirs"):
-            return ours if resolve == "ours" else theirs
-        gone, kept = (sides[0], sides[1]) if ours is None else (sides[1], sides[0])
-        return [f"{path}: deleted by {gone.name} but changed by {kept.name}"]
-    if ours == theirs:
-        return ours
-    result = notebook.merge(
-        base,
-        ours,
-        theirs,
-        newer=newer,
-        resolve=resolve,
-        ours_name=sides[0].name,
-        theirs_name=sides[1].name,
-    )
-    return (
-        result.notebook
-        if result.notebook is not None
-        else [f"{path}: {c}" for c in result.conflicts]
-    )
-
-
-def _merge_notebooks(
-    repo: pygit2.Repository,
-    index: pygit2.Index,
-    trees: tuple[pygit2.Tree, ...],
-    sides: tuple[Side, Side],
-    resolve: Resolve,
-    newer: Literal["ours", "theirs"],
-) -> list[str]:
-    """Put the cell-aware merge of every notebook both sides changed into `index`; returns the
-    conflicts (one line each, starting with the path) of those that would not merge."""
-    import pygit2
-
-    conflicts: list[str] = []
-    for path in sorted(_notebook_paths(index, trees)):
-        merged = _merge_notebook(repo, path, trees, sides, resolve, newer)
-        if isinstance(merged, list):
-            conflicts += merged
-            continue
-        if index.conflicts is not None and path in index.conflicts:
-            del index.conflicts[path]
-        if merged is None:
-            index.remove(path)
-        else:
-            index.add(pygit2.IndexEntry(path, repo.create_blob(merged), pygit2.enums.FileMode.BLOB))
-    return conflicts
 
 
 def _newer(
@@ -151,42 +89,155 @@ def _newer(
     return "ours" if ours >= theirs else "theirs"  # a tie: the one merging ran it last
 
 
+Stages = dict[str, dict[int, tuple[int, str]]]  # path -> stage -> (mode, blob)
+
+
+def _merge_tree(
+    repo: pygit2.Repository, sides: tuple[Side, Side], settings: Settings, quarantine: Path | None
+) -> tuple[str, Stages]:
+    """git's own merge (`ort`: renames, a virtual base for criss-cross histories), notebooks
+    through our driver; the tree (conflicted files as git leaves them) and the conflicts."""
+    gitdir = Path(repo.path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env |= settings.env() | {"PYTHONPATH": _PACKAGE_DIR}
+    if quarantine is not None:
+        env |= {
+            "GIT_OBJECT_DIRECTORY": str(quarantine),
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(gitdir / "objects"),
+        }
+    command = f"{shlex.quote(sys.executable)} -m git_nbcollab merge-driver %O %A %B %P"
+    # the repo's own info/attributes (`leave_notebooks_to_us`) wins over this file; the file
+    # covers repos without one
+    attributes = Path(settings.notes).with_name("attributes")
+    attributes.write_text(ATTRIBUTES)
+    config = {**driver_config(command), "core.attributesFile": str(attributes)}
+    options = [arg for key, value in config.items() for arg in ("-c", f"{key}={value}")]
+    done = proc.run(
+        "git",
+        f"--git-dir={gitdir}",
+        *options,
+        "merge-tree",
+        "--write-tree",
+        "-z",
+        "--no-messages",
+        "--allow-unrelated-histories",
+        sides[0].commit,
+        sides[1].commit,
+        env=env,
+        cwd=str(attributes.parent),  # git writes the driver's temporary files here
+        check=False,
+    )
+    if done.returncode not in (0, 1):
+        raise proc.ProcessError(["git", "merge-tree"], done.returncode, done.stdout, done.stderr)
+    tree, *entries = done.stdout.decode().split("\0")
+    stages: Stages = {}
+    for entry in entries:
+        if not entry:
+            break
+        info, path = entry.split("\t", 1)
+        mode, blob, stage = info.split()
+        stages.setdefault(path, {})[int(stage)] = (int(mode, 8), blob)
+    return tree, stages
+
+
+def _settle(
+    repo: pygit2.Repository, path: str, stages: dict[int, tuple[int, str]], settings: Settings
+) -> tuple[int, str] | list[str] | None:
+    """One path git left conflicted: (mode, blob) to keep, None to delete, or the conflicts."""
+    ours, theirs = settings.names
+    if 2 in stages and 3 in stages:
+        if not path.endswith(".ipynb"):
+            return [
+                f"{path}: changed by both {ours} and {theirs}; not a notebook, so merge it with git"
+            ]
+        base = blob_data(repo, stages[1][1]) if 1 in stages else None
+        result = notebook.merge(
+            base,
+            blob_data(repo, stages[2][1]),
+            blob_data(repo, stages[3][1]),
+            newer=settings.newer,
+            resolve=settings.resolve,
+            ours_name=ours,
+            theirs_name=theirs,
+        )
+        if result.notebook is None:
+            return [f"{path}: {c}" for c in result.conflicts]
+        return stages[2][0], str(repo.create_blob(result.notebook))
+    if settings.resolve in ("ours", "theirs"):
+        return stages.get(2 if settings.resolve == "ours" else 3)
+    gone, kept = (ours, theirs) if 2 not in stages else (theirs, ours)
+    return [f"{path}: deleted by {gone} but changed by {kept}"]
+
+
+def _notes(repo: pygit2.Repository, sides: tuple[Side, Side], notes_file: Path) -> list[str]:
+    """The notes of the driver runs that merged the two sides' own notebooks (the runs that made
+    a virtual base for a criss-cross history merged older versions: theirs are left out)."""
+    lines = notes_file.read_text().splitlines()
+    if not lines:
+        return []
+    ours, theirs = (_notebook_blobs(repo, s.commit) for s in sides)
+    kept: list[str] = []
+    for record in map(json.loads, lines):
+        if record["ours"] in ours and record["theirs"] in theirs:
+            kept += [f"{ours[record['ours']]}: {n}" for n in record["notes"]]
+    return kept
+
+
+def _notebook_blobs(repo: pygit2.Repository, commit: str) -> dict[str, str]:
+    """blob id -> path of every notebook in `commit`."""
+    import pygit2
+
+    found: dict[str, str] = {}
+    trees = [("", repo.revparse_single(commit).peel(pygit2.Tree))]
+    while trees:
+        prefix, tree = trees.pop()
+        for entry in tree:
+            if entry.type_str == "tree":
+                trees.append((f"{prefix}{entry.name}/", repo[entry.id].peel(pygit2.Tree)))
+            elif entry.name and entry.name.endswith(".ipynb"):
+                found[str(entry.id)] = prefix + entry.name
+    return found
+
+
 def _merge_two(
     repo: pygit2.Repository,
     sides: tuple[Side, Side],
-    resolve: Resolve,
-    outputs: Outputs,
+    settings: Settings,
     who: pygit2.Signature,
+    quarantine: Path | None,
 ) -> Merged:
+    import pygit2
 
     ours, theirs = sides
-    base = repo.merge_base(ours.commit, theirs.commit)
-    if base is not None and str(base) == theirs.commit:
+    if ours.commit == theirs.commit or repo.descendant_of(ours.commit, theirs.commit):
         return Merged(ours.commit)
-    if base is not None and str(base) == ours.commit:
+    if repo.descendant_of(theirs.commit, ours.commit):
         return Merged(theirs.commit)
-    trees = (
-        _tree(repo, str(base) if base else None),
-        _tree(repo, ours.commit),
-        _tree(repo, theirs.commit),
-    )
-    index = repo.merge_trees(trees[0], trees[1], trees[2])
-    conflicts = _merge_notebooks(repo, index, trees, sides, resolve, _newer(repo, sides, outputs))
-    notebooks = {c.split(": ", 1)[0] for c in conflicts}
-    for entries in index.conflicts or ():
-        path = next(e.path for e in entries if e is not None)
-        if path not in notebooks:
-            conflicts.append(
-                f"{path}: changed by both {ours.name} and {theirs.name}; not a notebook,"
-                " so merge it with git"
-            )
-    if conflicts:
-        return Merged(None, tuple(conflicts))
-    tree = index.write_tree(repo)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(settings.newer, settings.resolve, settings.names, f"{tmp}/notes")
+        Path(settings.notes).touch()
+        tree, conflicted = _merge_tree(repo, sides, settings, quarantine)
+        notes = _notes(repo, sides, Path(settings.notes))
+    conflicts: list[str] = []
+    if conflicted:
+        index = pygit2.Index()
+        index.read_tree(repo[tree].peel(pygit2.Tree))
+        for path, stages in sorted(conflicted.items()):
+            settled = _settle(repo, path, stages, settings)
+            if isinstance(settled, list):
+                conflicts += settled
+            elif settled is None:
+                index.remove(path)
+            else:
+                mode = pygit2.enums.FileMode(settled[0])
+                index.add(pygit2.IndexEntry(path, pygit2.Oid(hex=settled[1]), mode))
+        if conflicts:
+            return Merged(None, tuple(conflicts), tuple(notes))
+        tree = str(index.write_tree(repo))
     message = f"Merge {theirs.name}'s work"
-    return Merged(
-        str(repo.create_commit(None, who, who, message, tree, [ours.commit, theirs.commit]))
-    )
+    parents = [ours.commit, theirs.commit]
+    commit = repo.create_commit(None, who, who, message, pygit2.Oid(hex=tree), parents)
+    return Merged(str(commit), (), tuple(notes))
 
 
 def merge(
@@ -196,19 +247,28 @@ def merge(
     author: tuple[str, str],
     resolve: Resolve = None,
     outputs: Outputs = "newer",
+    quarantine: Path | None = None,
 ) -> Merged:
     """Merge each later side into the first, in order; the result is an (unreferenced) commit
-    whose history holds every side, or the conflicts of the first pair that collided."""
+    whose history holds every side, or the conflicts of the first pair that collided.
+
+    git's `ort` merge does the work (renames; criss-cross histories merged against a virtual
+    base), with notebooks merged cell by cell by our driver. The objects it writes go to
+    `quarantine` when given (see `repo.staging`)."""
     import pygit2
 
     who = pygit2.Signature(*author)
     current = sides[0]
+    notes: list[str] = []
     for side in sides[1:]:
-        merged = _merge_two(repo, (current, side), resolve, outputs, who)
+        pair = (current, side)
+        settings = Settings(_newer(repo, pair, outputs), resolve, (current.name, side.name))
+        merged = _merge_two(repo, pair, settings, who, quarantine)
+        notes += merged.notes
         if merged.commit is None:
-            return merged
+            return Merged(None, merged.conflicts, tuple(notes))
         current = Side(current.name, merged.commit)
-    return Merged(current.commit)
+    return Merged(current.commit, (), tuple(notes))
 
 
 def report(conflicts: Sequence[str], *, stopped: str) -> str:

@@ -171,3 +171,123 @@ def test_three_authors_merge_in_order(tmp_path: Path) -> None:
     listing = git(repo, "ls-tree", "--name-only", merged.commit).split()
     assert listing == ["a.txt", "b.txt", "c.txt"]
     assert file_at(repo, merged.commit, "a.txt") == b"2\n"
+
+
+SALES = FIXTURES / "notebooks" / "sales.ipynb"
+
+
+def edited(data: bytes, index: int, source: str) -> bytes:
+    """The notebook with one cell's source changed, as Jupyter would save it."""
+    nb = notebook.read(data, "test notebook")
+    nb.cells[index].source = source
+    return notebook.dumps(nb)
+
+
+def sources(data: bytes) -> list[str]:
+    return [c.source for c in notebook.read(data, "merged").cells]
+
+
+def test_a_rename_on_one_side_and_an_edit_on_the_other_merge(tmp_path: Path) -> None:
+    nb = SALES.read_bytes()
+    repo, ours, theirs = fork(
+        tmp_path,
+        {"sales.ipynb": nb},
+        {"sales.ipynb": None, "q3.ipynb": edited(nb, 0, "# Q3 sales")},
+        {"sales.ipynb": edited(nb, 2, "print(min(sales))")},
+    )
+    merged = merge(pygit2.Repository(str(repo)), [ours, theirs], author=AUTHOR)
+    assert merged.commit is not None, merged.conflicts
+    assert git(repo, "ls-tree", "--name-only", merged.commit).split() == ["q3.ipynb"]
+    got = sources(file_at(repo, merged.commit, "q3.ipynb"))
+    assert (got[0], got[2]) == ("# Q3 sales", "print(min(sales))"), "merged across the rename"
+
+
+def criss_cross(tmp_path: Path, steps: dict[str, dict[str, bytes]]) -> tuple[Path, Side, Side]:
+    """From `steps["base"]`, alice and bob each change their part ("alice 1", "bob 1"), merge
+    each other's work at the same time (two merge commits holding `steps["merged"]`: a
+    criss-cross), then change their own part again ("alice 2", "bob 2")."""
+    repo, alice, bob = fork(tmp_path, steps["base"], steps["alice 1"], steps["bob 1"])
+    for branch, other in (("main", bob.commit), ("other", alice.commit)):
+        git(repo, "checkout", "-q", branch)
+        git(repo, "merge", "-q", "--no-commit", "-s", "ours", other)
+        commit(repo, steps["merged"], f"merge into {branch}")
+    bob2 = commit(repo, steps["bob 2"], "bob again", date="2026-01-03T00:00:00+0000")
+    git(repo, "checkout", "-q", "main")
+    alice2 = commit(repo, steps["alice 2"], "alice again")
+    assert len(git(repo, "merge-base", "--all", alice2, bob2).split()) == 2, "two merge bases"
+    return repo, Side("alice", alice2), Side("bob", bob2)
+
+
+def test_criss_cross_histories_merge_against_a_virtual_base(tmp_path: Path) -> None:
+    repo, alice, bob = criss_cross(
+        tmp_path,
+        {
+            "base": {"a.txt": b"alice 0\n", "b.txt": b"bob 0\n"},
+            "alice 1": {"a.txt": b"alice 1\n"},
+            "bob 1": {"b.txt": b"bob 1\n"},
+            "merged": {"a.txt": b"alice 1\n", "b.txt": b"bob 1\n"},
+            "alice 2": {"a.txt": b"alice 2\n"},
+            "bob 2": {"b.txt": b"bob 2\n"},
+        },
+    )
+    merged = merge(pygit2.Repository(str(repo)), [alice, bob], author=AUTHOR)
+    assert merged.conflicts == (), "each file was changed by one person only"
+    assert merged.commit is not None
+    assert file_at(repo, merged.commit, "a.txt") == b"alice 2\n"
+    assert file_at(repo, merged.commit, "b.txt") == b"bob 2\n"
+
+
+def appended(data: bytes, source: str) -> bytes:
+    nb = notebook.read(data, "test notebook")
+    nb.cells.append({**nb.cells[-1], "id": source.split()[0], "source": source})
+    return notebook.dumps(nb)
+
+
+def test_criss_cross_notebooks_merge_cell_by_cell_against_the_virtual_base(
+    tmp_path: Path,
+) -> None:
+    nb = SALES.read_bytes()
+    alice_1, bob_1 = edited(nb, 0, "# alice 1"), edited(nb, 2, "print('bob 1')")
+    both = notebook.merge(nb, alice_1, bob_1).notebook
+    assert both is not None
+    repo, alice, bob = criss_cross(
+        tmp_path,
+        {
+            "base": {"sales.ipynb": nb},
+            "alice 1": {"sales.ipynb": alice_1},
+            "bob 1": {"sales.ipynb": bob_1},
+            "merged": {"sales.ipynb": both},
+            "alice 2": {"sales.ipynb": edited(both, 0, "# alice 2")},
+            "bob 2": {"sales.ipynb": edited(both, 2, "print('bob 2')")},
+        },
+    )
+    merged = merge(pygit2.Repository(str(repo)), [alice, bob], author=AUTHOR)
+    assert merged.conflicts == (), "only alice edited cell 0 again, only bob cell 2"
+    assert merged.commit is not None
+    got = sources(file_at(repo, merged.commit, "sales.ipynb"))
+    assert got == ["# alice 2", sources(nb)[1], "print('bob 2')"]
+
+
+def test_the_virtual_base_of_notebooks_is_merged_cell_by_cell(tmp_path: Path) -> None:
+    """Both append a cell, merge each other, and append again: git's text merge of the two
+    bases leaves markers inside the JSON; the virtual base must be a notebook to merge against."""
+    nb = SALES.read_bytes()
+    alice_1, bob_1 = appended(nb, "alice_1 = 1"), appended(nb, "bob_1 = 1")
+    both = notebook.merge(nb, alice_1, bob_1).notebook
+    assert both is not None
+    repo, alice, bob = criss_cross(
+        tmp_path,
+        {
+            "base": {"sales.ipynb": nb},
+            "alice 1": {"sales.ipynb": alice_1},
+            "bob 1": {"sales.ipynb": bob_1},
+            "merged": {"sales.ipynb": both},
+            "alice 2": {"sales.ipynb": appended(both, "alice_2 = 2")},
+            "bob 2": {"sales.ipynb": appended(both, "bob_2 = 2")},
+        },
+    )
+    merged = merge(pygit2.Repository(str(repo)), [alice, bob], author=AUTHOR)
+    assert merged.conflicts == ()
+    assert merged.commit is not None
+    got = sources(file_at(repo, merged.commit, "sales.ipynb"))
+    assert got == [*sources(both), "alice_2 = 2", "bob_2 = 2"]

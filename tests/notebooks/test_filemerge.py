@@ -1,0 +1,66 @@
+"""One notebook merged as git's merge driver: always a notebook, conflicts marked in their cells."""
+
+from __future__ import annotations
+
+from git_nbcollab.notebooks import notebook
+from git_nbcollab.notebooks.filemerge import Settings, merge_file
+from tests.box import FIXTURES
+
+SALES = (FIXTURES / "notebooks" / "sales.ipynb").read_bytes()
+NAMES = Settings(names=("alice", "bob"))
+
+
+def edited(data: bytes, changes: dict[int, str | None]) -> bytes:
+    """The notebook with cells' sources changed (None deletes the cell)."""
+    nb = notebook.read(data, "test notebook")
+    for index, source in sorted(changes.items(), reverse=True):
+        if source is None:
+            del nb.cells[index]
+        else:
+            nb.cells[index].source = source
+    return notebook.dumps(nb)
+
+
+def sources(data: bytes) -> list[str]:
+    return [c.source for c in notebook.read(data, "the driver's result").cells]
+
+
+def test_different_cells_merge_cleanly() -> None:
+    ours, theirs = edited(SALES, {0: "# alice"}), edited(SALES, {2: "print('bob')"})
+    merged = merge_file(SALES, ours, theirs, NAMES)
+    assert merged.conflicts == ()
+    assert merged.data == notebook.merge(SALES, ours, theirs).notebook
+
+
+def test_each_conflicting_cell_holds_both_versions_marked() -> None:
+    ours = edited(SALES, {0: "# alice", 2: "print('alice')"})
+    theirs = edited(SALES, {0: "# bob", 2: "print('bob')"})
+    merged = merge_file(SALES, ours, theirs, NAMES)
+    assert len(merged.conflicts) == 2 and "cell 0" in merged.conflicts[0]
+    got = sources(merged.data)  # reading validates: the result is a notebook
+    assert got[0] == "<<<<<<< alice\n# alice\n=======\n# bob\n>>>>>>> bob\n"
+    assert got[1] == sources(SALES)[1], "the cell nobody changed is untouched"
+    assert got[2] == "<<<<<<< alice\nprint('alice')\n=======\nprint('bob')\n>>>>>>> bob\n"
+    assert len(got) == 3, "one cell per conflict, as nbdime's inline merge leaves it"
+
+
+def test_a_cell_deleted_on_one_side_and_edited_on_the_other_is_marked() -> None:
+    ours = edited(SALES, {1: None, 2: "print('alice')"})
+    theirs = edited(SALES, {1: "statistics.median(sales)"})
+    merged = merge_file(SALES, ours, theirs, NAMES)
+    assert merged.conflicts == ("cell 1 ('import statistics'): edited by bob but deleted by alice",)
+    got = sources(merged.data)
+    assert got[1] == "<<<<<<< alice\n=======\nstatistics.median(sales)\n>>>>>>> bob\n"
+    assert got[2] == "print('alice')"
+
+
+def test_resolve_settles_what_would_conflict() -> None:
+    ours, theirs = edited(SALES, {0: "# alice"}), edited(SALES, {0: "# bob"})
+    merged = merge_file(SALES, ours, theirs, Settings(resolve="theirs"))
+    assert merged.conflicts == () and sources(merged.data)[0] == "# bob"
+
+
+def test_settings_travel_through_the_environment() -> None:
+    settings = Settings(newer="ours", resolve="both", names=("a", "b"), notes="/tmp/x")
+    assert Settings.from_env(settings.env()) == settings
+    assert Settings.from_env({}) == Settings()

@@ -164,7 +164,7 @@ def sync(
         savedover.save(gitdir, last)
         workcopy.ignore_checkpoints(gitdir)  # working copies cloned before clone did it
         _push(hub, top, branch)
-    _report(branch, snap, [*notes, *getattr(merged, "notes", ())], sides[1:])
+    _report(branch, snap, [*notes, *merged.notes], sides[1:])
     return 0
 
 

@@ -83,7 +83,7 @@ def merge_file(base: bytes | None, ours: bytes, theirs: bytes, settings: Setting
         )
 
     result = run(settings.resolve)
-    notes = tuple(getattr(result, "notes", ()))
+    notes = result.notes
     if result.notebook is not None:
         return FileMerge(result.notebook, (), notes)
     both = run("both").notebook

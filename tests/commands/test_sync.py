@@ -74,6 +74,31 @@ def test_both_keeps_both_cells(box: Box, pair: tuple[Path, Path]) -> None:
     assert len(ids) == len(set(ids)), "the second cell got a fresh id"
 
 
+def set_metadata(path: Path, index: int, key: str, value: object) -> None:
+    """Change one cell's metadata in a notebook file, keeping its owner."""
+    nb = notebook.read(path.read_bytes(), str(path))
+    nb.cells[index].metadata[key] = value
+    owner = path.stat()
+    path.write_bytes(notebook.dumps(nb))
+    os.chown(path, owner.st_uid, owner.st_gid)
+
+
+def test_what_a_merge_dropped_is_said_and_both_tags_are_kept(
+    box: Box, pair: tuple[Path, Path]
+) -> None:
+    alice_nb, bob_nb = pair
+    set_metadata(alice_nb, 1, "scrolled", True)
+    set_metadata(alice_nb, 1, "tags", ["alice"])
+    assert box.run("alice", "git", "nbcollab", "sync", cwd=alice_nb.parent).returncode == 0
+    set_metadata(bob_nb, 1, "scrolled", False)
+    set_metadata(bob_nb, 1, "tags", ["bob"])
+    done = box.run("bob", "git", "nbcollab", "sync", cwd=bob_nb.parent)
+    assert done.returncode == 0, done.stderr
+    assert "metadata 'scrolled' changed by both" in done.stdout, done.stdout
+    cell = notebook.read(bob_nb.read_bytes(), str(bob_nb)).cells[1]
+    assert sorted(cell.metadata["tags"]) == ["alice", "bob"], "tags merge as sets"
+
+
 def test_sync_outside_a_working_copy_is_refused(box: Box) -> None:
     done = box.run("alice", "git", "nbcollab", "sync")
     assert done.returncode == 1 and "not in a working copy" in done.stderr

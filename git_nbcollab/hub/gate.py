@@ -56,7 +56,9 @@ def serve_pack(hub: Hub, caller: User, command: str, path: str) -> int:
         raise collabs.not_found(repo_id(path)) from None
     collab = collabs.resolve(hub, caller, cid)
     os.environ[IDENTITY] = caller
-    os.execvp("git", ["git", command.removeprefix("git-"), str(hub.repo(collab.id))])
+    # The pack a push may send (hub.json, so `init` can raise it for every repo at once).
+    limit = f"receive.maxInputSize={hub.settings.max_push_mb * 2**20}"
+    os.execvp("git", ["git", "-c", limit, command.removeprefix("git-"), str(hub.repo(collab.id))])
 
 
 def serve(root: str, caller_name: str, request: str) -> int:

@@ -9,25 +9,36 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 IDENTITY = "NBCOLLAB_USER"  # exported by the gate
 
 
-def pre_receive(user: str | None, lines: Iterable[str]) -> int:
+def pre_receive(user: str | None, lines: Iterable[str], git_dir: str) -> int:
+    """The ref rules (hub.rules), then what the push brings (hub.intake); one line per refusal."""
     from git_nbcollab.hub.rules import refusal
     from git_nbcollab.names import User
 
     if not user:
         print("refused: pushes reach the hub only through its ssh gate", file=sys.stderr)
         return 1
-    refused = 0
-    for line in lines:
-        old, new, ref = line.split()
-        reason = refusal(User(user), ref, old, new)
-        if reason:
-            print(f"refused {ref}: {reason}", file=sys.stderr)
-            refused += 1
-    return 1 if refused else 0
+    updates = [line.split() for line in lines]
+    reasons = [
+        f"refused {ref}: {why}"
+        for old, new, ref in updates
+        if (why := refusal(User(user), ref, old, new))
+    ]
+    if not reasons:
+        from git_nbcollab.hub import intake
+        from git_nbcollab.layout import Hub
+
+        repo = Path(os.path.realpath(git_dir))
+        settings = Hub(repo.parent.parent).settings
+        pushed = [intake.Update(*u) for u in updates]
+        reasons = intake.refusals(repo, User(user), pushed, settings)
+    for reason in reasons:
+        print(reason, file=sys.stderr)
+    return 1 if reasons else 0
 
 
 def post_receive(repo: str, lines: Iterable[str]) -> int:
@@ -45,7 +56,7 @@ def post_receive(repo: str, lines: Iterable[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args == ["pre-receive"]:
-        return pre_receive(os.environ.get(IDENTITY), sys.stdin)
+        return pre_receive(os.environ.get(IDENTITY), sys.stdin, os.environ.get("GIT_DIR", "."))
     if args == ["post-receive"]:
         return post_receive(os.environ.get("GIT_DIR", "."), sys.stdin)
     print(

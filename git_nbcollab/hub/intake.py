@@ -10,6 +10,7 @@ push creates one. Each refusal is one line naming the path or ref and the reason
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -35,8 +36,8 @@ class File(NamedTuple):
     path: str
 
 
-def _git(git_dir: Path, *args: str, input: bytes | None = None) -> bytes:
-    return proc.run("git", "--git-dir", str(git_dir), *args, input=input).stdout
+def _git(git_dir: Path, *args: str) -> bytes:
+    return proc.run("git", "--git-dir", str(git_dir), *args).stdout
 
 
 def new_files(git_dir: Path, tips: Sequence[str]) -> list[File]:
@@ -57,13 +58,27 @@ def new_files(git_dir: Path, tips: Sequence[str]) -> list[File]:
     return files
 
 
-def sizes(git_dir: Path, blobs: set[str]) -> dict[str, int]:
-    """Each blob's size, from its header (no content is read)."""
-    if not blobs:
-        return {}
-    out = _git(git_dir, "cat-file", "--batch-check", input="\n".join(blobs).encode() + b"\n")
-    found = (line.split(" ") for line in out.decode().splitlines())
-    return {parts[0]: int(parts[2]) for parts in found if len(parts) == 3}
+class Objects:
+    """One `git cat-file --batch-command` for the whole check: sizes from object headers, then
+    contents, one blob at a time."""
+
+    def __init__(self, child: subprocess.Popen[bytes]) -> None:
+        assert child.stdin and child.stdout
+        self.ask, self.answer = child.stdin, child.stdout
+
+    def _header(self, command: str, blob: str) -> int:
+        self.ask.write(f"{command} {blob}\n".encode())
+        self.ask.flush()
+        header = self.answer.readline().split()
+        return int(header[2]) if len(header) == 3 else 0
+
+    def size(self, blob: str) -> int:
+        return self._header("info", blob)
+
+    def read(self, blob: str) -> bytes:
+        data = self.answer.read(self._header("contents", blob))
+        self.answer.read(1)  # the newline after each content
+        return data
 
 
 def _mb(size: int) -> str:
@@ -85,22 +100,25 @@ def _why(f: File, size: int, settings: Settings) -> str | None:
 def file_refusals(git_dir: Path, tips: Sequence[str], settings: Settings) -> list[str]:
     """Files too large, and `.ipynb` files that are not notebooks; each notebook is read once,
     one at a time, so memory stays bounded by the file limit."""
+    files = new_files(git_dir, tips)
+    if not files:
+        return []
     from git_nbcollab.notebooks import check
 
-    files = new_files(git_dir, tips)
-    size = sizes(git_dir, {f.blob for f in files if f.mode != GITLINK})
     reasons: dict[tuple[str, str], str] = {}  # (path, blob) -> why, at the first commit only
     checked: dict[str, str | None] = {}  # blob -> its problem as a notebook
-    for f in files:
-        why = _why(f, size.get(f.blob, 0), settings)
-        if why is None and f.path.endswith(".ipynb"):
-            if f.blob not in checked:
-                checked[f.blob] = check.problem(_git(git_dir, "cat-file", "blob", f.blob))
-            why = checked[f.blob] and f"not a notebook: {checked[f.blob]}"
-        if why:
-            reasons.setdefault(
-                (f.path, f.blob), f"refused {f.path} (commit {f.commit[:10]}): {why}"
-            )
+    with proc.talk("git", "--git-dir", str(git_dir), "cat-file", "--batch-command") as child:
+        objects = Objects(child)
+        sizes = {b: objects.size(b) for b in {f.blob for f in files if f.mode != GITLINK}}
+        for f in files:
+            why = _why(f, sizes.get(f.blob, 0), settings)
+            if why is None and f.path.endswith(".ipynb"):
+                if f.blob not in checked:
+                    checked[f.blob] = check.problem(objects.read(f.blob))
+                why = checked[f.blob] and f"not a notebook: {checked[f.blob]}"
+            if why:
+                line = f"refused {f.path} (commit {f.commit[:10]}): {why}"
+                reasons.setdefault((f.path, f.blob), line)
     return list(reasons.values())
 
 

@@ -157,3 +157,29 @@ def test_init_refuses_a_limit_below_one_and_changes_nothing(
     assert box.admin(*init, "--max-refs", "0") == 1
     assert "--max-refs 0: give a number, 1 or more" in capsys.readouterr().err
     assert box.changes(before) == {}
+
+
+def test_publish_refuses_files_over_the_limit_instead_of_loading_them(
+    box: Box, collab: str
+) -> None:
+    """A file that came in under a higher limit: publishing, which loads files whole, refuses
+    it after the admin lowered the limit, and changes nothing."""
+    cid = box.share("alice", ["bob"], "heavy.ipynb")
+    assert box.run("bob", "git", "nbcollab", "clone", cid, "heavy").returncode == 0
+    copy = box.home("bob") / "notebooks" / "heavy"
+    init = ["init", *box.init_options(), "--bin-dir", str(box.bin_dir)]
+    assert box.admin(*init, "--max-file-mb", "2") == 0
+    try:
+        (copy / "zeros.bin").write_bytes(bytes(1_500_000))
+        shutil.chown(copy / "zeros.bin", box.user("bob"), box.user("bob"))
+        script = "git add zeros.bin && git commit -qm zeros && git push -q"
+        done = box.run("bob", "sh", "-c", script, cwd=copy)
+        assert done.returncode == 0, done.stderr
+    finally:
+        assert box.admin(*init, "--max-file-mb", "1") == 0
+    before = box.snapshot()
+    done = box.run("bob", "git", "nbpublish", "--", "heavy", cwd=copy)
+    assert done.returncode == 1, done.stderr
+    assert "1 file(s) over the hub's limit of 1 MB a file" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert box.changes(before) == {}

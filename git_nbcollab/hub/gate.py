@@ -17,7 +17,7 @@ from pathlib import Path
 
 from git_nbcollab.errors import UserError, run_main
 from git_nbcollab.hub import collabs
-from git_nbcollab.hub.hook import IDENTITY
+from git_nbcollab.hub.hook import IDENTITY, LIMITS
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import User, collab_id, user
 
@@ -55,9 +55,10 @@ def serve_pack(hub: Hub, caller: User, command: str, path: str) -> int:
     except UserError:
         raise collabs.not_found(repo_id(path)) from None
     collab = collabs.resolve(hub, caller, cid)
+    settings = hub.settings  # its limits, so that `init` changes them for every repo at once
     os.environ[IDENTITY] = caller
-    # The pack a push may send (hub.json, so `init` can raise it for every repo at once).
-    limit = f"receive.maxInputSize={hub.settings.max_push_mb * 2**20}"
+    os.environ.update({var: str(getattr(settings, field)) for field, var in LIMITS.items()})
+    limit = f"receive.maxInputSize={settings.max_push_mb * 2**20}"  # the pack, as sent
     os.execvp("git", ["git", "-c", limit, command.removeprefix("git-"), str(hub.repo(collab.id))])
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 IDENTITY = "NBCOLLAB_USER"  # exported by the gate
+# The push limits (hub.json), exported by the gate too: the hook needs no settings file.
+LIMITS = {"max_file_mb": "NBCOLLAB_MAX_FILE_MB", "max_refs": "NBCOLLAB_MAX_REFS"}
 
 
 def pre_receive(user: str | None, lines: Iterable[str], git_dir: str) -> int:
@@ -19,7 +20,7 @@ def pre_receive(user: str | None, lines: Iterable[str], git_dir: str) -> int:
     from git_nbcollab.hub.rules import refusal
     from git_nbcollab.names import User
 
-    if not user:
+    if not user or not all(var in os.environ for var in LIMITS.values()):
         print("refused: pushes reach the hub only through its ssh gate", file=sys.stderr)
         return 1
     updates = [line.split() for line in lines]
@@ -30,12 +31,10 @@ def pre_receive(user: str | None, lines: Iterable[str], git_dir: str) -> int:
     ]
     if not reasons:
         from git_nbcollab.hub import intake
-        from git_nbcollab.layout import Hub
 
-        repo = Path(os.path.realpath(git_dir))
-        settings = Hub(repo.parent.parent).settings
         pushed = [intake.Update(*u) for u in updates]
-        reasons = intake.refusals(repo, User(user), pushed, settings)
+        limits = {field: int(os.environ[var]) for field, var in LIMITS.items()}
+        reasons = intake.refusals(git_dir, User(user), pushed, **limits)
     for reason in reasons:
         print(reason, file=sys.stderr)
     return 1 if reasons else 0

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NamedTuple
 
 from git_nbcollab import proc
-from git_nbcollab.layout import Settings
 from git_nbcollab.names import ZERO, User, author_branch
 
 GITLINK = "160000"
@@ -36,11 +34,11 @@ class File(NamedTuple):
     path: str
 
 
-def _git(git_dir: Path, *args: str) -> bytes:
-    return proc.run("git", "--git-dir", str(git_dir), *args).stdout
+def _git(git_dir: str, *args: str) -> bytes:
+    return proc.run("git", "--git-dir", git_dir, *args).stdout
 
 
-def new_files(git_dir: Path, tips: Sequence[str]) -> list[File]:
+def new_files(git_dir: str, tips: Sequence[str]) -> list[File]:
     """Every (commit, path, blob) that a commit of the push adds or changes."""
     raw = _git(
         git_dir,
@@ -85,19 +83,19 @@ def _mb(size: int) -> str:
     return f"{size / 2**20:.1f} MB" if size < 2**30 else f"{size / 2**30:.1f} GB"
 
 
-def _why(f: File, size: int, settings: Settings) -> str | None:
+def _why(f: File, size: int, max_file_mb: int) -> str | None:
     """Why this file may not enter, before its content is read (None: go on)."""
     if f.mode == GITLINK:
         return "a submodule entry, not a notebook" if f.path.endswith(".ipynb") else None
-    if size > settings.max_file_mb * 2**20:
+    if size > max_file_mb * 2**20:
         return (
-            f"{_mb(size)} is over the hub's limit of {settings.max_file_mb} MB a file"
+            f"{_mb(size)} is over the hub's limit of {max_file_mb} MB a file"
             " (the admin can raise it: git nbcollab init --max-file-mb N)"
         )
     return None
 
 
-def file_refusals(git_dir: Path, tips: Sequence[str], settings: Settings) -> list[str]:
+def file_refusals(git_dir: str, tips: Sequence[str], max_file_mb: int) -> list[str]:
     """Files too large, and `.ipynb` files that are not notebooks; each notebook is read once,
     one at a time, so memory stays bounded by the file limit."""
     files = new_files(git_dir, tips)
@@ -107,11 +105,11 @@ def file_refusals(git_dir: Path, tips: Sequence[str], settings: Settings) -> lis
 
     reasons: dict[tuple[str, str], str] = {}  # (path, blob) -> why, at the first commit only
     checked: dict[str, str | None] = {}  # blob -> its problem as a notebook
-    with proc.talk("git", "--git-dir", str(git_dir), "cat-file", "--batch-command") as child:
+    with proc.talk("git", "--git-dir", git_dir, "cat-file", "--batch-command") as child:
         objects = Objects(child)
         sizes = {b: objects.size(b) for b in {f.blob for f in files if f.mode != GITLINK}}
         for f in files:
-            why = _why(f, sizes.get(f.blob, 0), settings)
+            why = _why(f, sizes.get(f.blob, 0), max_file_mb)
             if why is None and f.path.endswith(".ipynb"):
                 if f.blob not in checked:
                     checked[f.blob] = check.problem(objects.read(f.blob))
@@ -122,7 +120,7 @@ def file_refusals(git_dir: Path, tips: Sequence[str], settings: Settings) -> lis
     return list(reasons.values())
 
 
-def ref_refusals(git_dir: Path, user: User, updates: Sequence[Update], max_refs: int) -> list[str]:
+def ref_refusals(git_dir: str, user: User, updates: Sequence[Update], max_refs: int) -> list[str]:
     """Refuse a push that would leave `user` with more than `max_refs` branches."""
     created = sum(u.old == ZERO and u.new != ZERO for u in updates)
     if not created:
@@ -139,12 +137,14 @@ def ref_refusals(git_dir: Path, user: User, updates: Sequence[Update], max_refs:
     ]
 
 
-def refusals(git_dir: Path, user: User, updates: Sequence[Update], settings: Settings) -> list[str]:
+def refusals(
+    git_dir: str, user: User, updates: Sequence[Update], *, max_file_mb: int, max_refs: int
+) -> list[str]:
     """Why the push may not land, one line each (at most SHOWN, then a count); [] if it may."""
-    reasons = ref_refusals(git_dir, user, updates, settings.max_refs)
+    reasons = ref_refusals(git_dir, user, updates, max_refs)
     tips = sorted({u.new for u in updates if u.new != ZERO})
     if tips:
-        reasons += file_refusals(git_dir, tips, settings)
+        reasons += file_refusals(git_dir, tips, max_file_mb)
     if len(reasons) > SHOWN:
         reasons = [*reasons[:SHOWN], f"refused: and {len(reasons) - SHOWN} more like these"]
     return reasons

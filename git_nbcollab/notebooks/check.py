@@ -12,10 +12,10 @@ checks that the files use no other keyword and that nbformat agrees on every cas
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import cache
 from importlib.util import find_spec
-from pathlib import Path
 from typing import Any
 
 MAX_DEPTH = 100  # arrays and objects inside each other; nbformat, nbdime and json all cope
@@ -94,27 +94,31 @@ def problem(data: bytes) -> str | None:
 # --- nbformat's schema, read from its files ---------------------------------------------------
 
 
-def _schema_folder() -> Path:
+def _schema_folder() -> str:
     spec = find_spec("nbformat")  # finds the package without running its __init__
     if spec is None or not spec.submodule_search_locations:
         raise ValueError("nbformat is not installed on the hub")
-    return Path(next(iter(spec.submodule_search_locations))) / "v4"
+    return os.path.join(next(iter(spec.submodule_search_locations)), "v4")
+
+
+def _load(folder: str, name: str) -> dict[str, Any]:
+    with open(os.path.join(folder, name), "rb") as f:
+        loaded: dict[str, Any] = json.load(f)
+    return loaded
 
 
 @cache
 def schema(minor: int) -> dict[str, Any]:
     """The schema nbformat validates a v4.`minor` notebook with (nbformat.validator)."""
     folder = _schema_folder()
-    known = sorted(int(p.name.split(".")[2]) for p in folder.glob("nbformat.v4.*.schema.json"))
+    names = (n.split(".") for n in os.listdir(folder))  # nbformat.v4.<minor>.schema.json
+    known = sorted(int(n[2]) for n in names if len(n) == 5 and n[2].isdigit() and n[3] == "schema")
     if minor in known:
-        loaded: dict[str, Any] = json.loads(
-            (folder / f"nbformat.v4.{minor}.schema.json").read_bytes()
-        )
-        return loaded
+        return _load(folder, f"nbformat.v4.{minor}.schema.json")
     if minor < known[0]:
         raise ValueError(f"nbformat 4.{minor} is not supported")
     # A notebook from the future: nbformat relaxes the newest schema just so.
-    newest = json.loads((folder / "nbformat.v4.schema.json").read_bytes())
+    newest = _load(folder, "nbformat.v4.schema.json")
     newest["definitions"]["cell"]["oneOf"].append({"$ref": "#/definitions/unrecognized_cell"})
     newest["definitions"]["output"]["oneOf"].append({"$ref": "#/definitions/unrecognized_output"})
     return _relaxed(newest)

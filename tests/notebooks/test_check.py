@@ -201,7 +201,7 @@ def _keywords(node: Any, root: dict[str, Any], seen: set[str]) -> set[str]:
 
 
 def test_nbformats_schema_files_use_only_the_keywords_the_check_knows() -> None:
-    folder = check._schema_folder()
+    folder = Path(check._schema_folder())
     files = sorted(folder.glob("nbformat.v4*.schema.json"))
     assert len(files) >= 6
     for path in files:

@@ -55,7 +55,11 @@ def post_receive(repo: str, lines: Iterable[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args == ["pre-receive"]:
-        return pre_receive(os.environ.get(IDENTITY), sys.stdin, os.environ.get("GIT_DIR", "."))
+        from git_nbcollab.errors import run_main
+
+        # Whatever goes wrong refuses the push with one line (and a crash log on the hub).
+        user, git_dir = os.environ.get(IDENTITY), os.environ.get("GIT_DIR", ".")
+        return run_main("git-nbcollab", lambda: pre_receive(user, sys.stdin, git_dir))
     if args == ["post-receive"]:
         return post_receive(os.environ.get("GIT_DIR", "."), sys.stdin)
     print(

@@ -53,6 +53,8 @@ def parse(data: bytes) -> dict[str, Any]:
         raise ValueError(f"not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     except RecursionError:
         raise ValueError(f"JSON nested more than {MAX_DEPTH} levels deep") from None
+    except MemoryError:
+        raise ValueError("too many JSON values to hold in memory") from None
     if depth(doc) > MAX_DEPTH:
         raise ValueError(f"JSON nested more than {MAX_DEPTH} levels deep")
     if not isinstance(doc, dict) or ("cells" not in doc and "worksheets" not in doc):

@@ -170,6 +170,13 @@ _TYPES: dict[str, Any] = {
 _ENUM = " is not one of "
 
 
+def _shown(value: Any) -> str:
+    """A value as an error names it: short, and without copying a large one whole."""
+    if isinstance(value, (dict, list)):
+        return f"this {_kind(value)}"
+    return repr(value[:40] + "...") if isinstance(value, str) and len(value) > 40 else repr(value)
+
+
 def _kind(value: Any) -> str:
     return next(name for name, test in _TYPES.items() if name != "integer" and test(value))
 
@@ -186,9 +193,9 @@ def _error(schema: dict[str, Any], value: Any, root: dict[str, Any], path: Path_
         if not any(_TYPES[t](value) for t in wanted):
             return path, f"{_kind(value)} is not of type {' or '.join(wanted)}"
     if "enum" in schema and not any(type(value) is type(e) and value == e for e in schema["enum"]):
-        return path, f"{value!r}{_ENUM}{schema['enum']}"
+        return path, f"{_shown(value)}{_ENUM}{schema['enum']}"
     if "not" in schema and _error(schema["not"], value, root, path) is None:
-        return path, f"{value!r} is not allowed here"
+        return path, f"{_shown(value)} is not allowed here"
     if "oneOf" in schema:
         found = _one_of(schema["oneOf"], value, root, path)
         if found:
@@ -211,11 +218,11 @@ def _one_of(options: list[Any], value: Any, root: dict[str, Any], path: Path_) -
 def _scalar_error(schema: dict[str, Any], value: Any, path: Path_) -> Found:
     if isinstance(value, str):
         if len(value) < schema.get("minLength", 0):
-            return path, f"{value!r} is too short"
+            return path, f"{_shown(value)} is too short"
         if "maxLength" in schema and len(value) > schema["maxLength"]:
-            return path, f"{short(repr(value))} is too long"
+            return path, f"{_shown(value)} is too long"
         if "pattern" in schema and not re.search(schema["pattern"], value):
-            return path, f"{short(repr(value))} does not match {schema['pattern']!r}"
+            return path, f"{_shown(value)} does not match {schema['pattern']!r}"
     if _TYPES["number"](value):
         if "minimum" in schema and value < schema["minimum"]:
             return path, f"{value} is less than {schema['minimum']}"

@@ -1,29 +1,49 @@
-"""Push latency through the gate and hooks against a plain push over the same sshd.
+"""Push latency through the gate and hooks against a plain push over the same sshd, and what
+checking a pushed notebook costs.
 
 Run as root: `python bench/bench_push.py [N]`. Builds a throwaway box (see tests/box.py),
-then, as bob, commits N times and pushes each commit twice: to the hub through the gate and
-pre-receive hook, and to an unhooked bare repo of another account over the same sshd with
-the same key and no forced command. Prints the medians and their ratio.
+then, as bob, edits one cell of the shared notebook N times, commits, and pushes each commit
+twice: to the hub through the gate and the pre-receive hook (which checks the notebook), and
+to an unhooked bare repo of another account over the same sshd with the same key and no
+forced command. Prints the medians and their ratio. Then the check itself: in a fresh Python
+(as the hook runs it) against nbformat's validation, and in-process on a 20 MB notebook
+against json.loads alone.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_merge import write_inputs
+
 from git_nbcollab import audit
-from tests.box import Box
+from git_nbcollab.notebooks import check, notebook
+from tests.box import FIXTURES, Box
+
+FRESH = {
+    "python -I, nothing": "pass",
+    "python -I, notebooks.check (the hook's)": (
+        "from git_nbcollab.notebooks import check; assert check.problem(DATA) is None"
+    ),
+    "python -I, nbformat.validate": (
+        "from git_nbcollab.notebooks import notebook; notebook.read(DATA, 'x')"
+    ),
+}
 
 LOOP = """
 set -e
 for i in $(seq {n}); do
-  echo "$i" > counter.txt && git add counter.txt && git commit -qm "change $i"
+  sed -i "s/print(max(sales)).*\\"/print(max(sales))  # run $i\\"/" bench.ipynb
+  git commit -qam "change $i"
   for remote in origin plain; do
     start=$(date +%s%N)
     git push -q $remote HEAD:{branch}
@@ -61,6 +81,31 @@ def audit_line_seconds(n: int = 500) -> float:
         return (time.perf_counter() - start) / n
 
 
+def _median(runs: int, work: Callable[[], object]) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def check_costs() -> None:
+    small = (FIXTURES / "notebooks" / "sales.ipynb").read_bytes()
+    print("checking one small notebook in a fresh process (median of 10):")
+    for what, code in FRESH.items():
+        cmd = [sys.executable, "-I", "-c", code.replace("DATA", repr(small))]
+        took = _median(10, lambda cmd=cmd: subprocess.run(cmd, check=True))
+        print(f"  {what}: {took * 1000:.0f} ms")
+    with tempfile.TemporaryDirectory() as folder:
+        big = write_inputs(Path(folder))["base"].read_bytes()
+    print(f"checking a {len(big) / 2**20:.0f} MB notebook in-process (median of 5):")
+    print(f"  json.loads alone: {_median(5, lambda: json.loads(big)) * 1000:.0f} ms")
+    print(f"  notebooks.check: {_median(5, lambda: check.problem(big)) * 1000:.0f} ms")
+    took = _median(5, lambda: notebook.read(big, "big"))
+    print(f"  notebook.read (nbformat.validate): {took * 1000:.0f} ms")
+
+
 def main(n: int) -> None:
     with Box.started() as box:
         plain = f"{box.prefix}plain"
@@ -81,12 +126,13 @@ def main(n: int) -> None:
             remote, ns = line.split()
             times[remote].append(int(ns) / 1e9)
     gate, base = statistics.median(times["origin"]), statistics.median(times["plain"])
-    print(f"pushes: {n} each, same commits, same sshd, same key")
+    print(f"pushes of an edited notebook: {n} each, same commits, same sshd, same key")
     print(f"plain push to an unhooked bare repo: median {base * 1000:.0f} ms")
-    print(f"push through the gate and hooks (backups on): median {gate * 1000:.0f} ms")
+    print(f"push through the gate and hooks (checks, backups on): median {gate * 1000:.0f} ms")
     print(f"ratio gate/plain: {gate / base:.2f}x (target <= 1.3x)")
     line = audit_line_seconds()
     print(f"audit line per push: {line * 1000:.2f} ms ({line / gate:.2%} of the gate push)")
+    check_costs()
 
 
 if __name__ == "__main__":

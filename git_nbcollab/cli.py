@@ -11,11 +11,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from git_nbcollab.errors import run_main
-from git_nbcollab.layout import default_root
+from git_nbcollab.layout import Settings, default_root
 from git_nbcollab.names import collab_id
 from git_nbcollab.usage import Parser
 
 RUNTIME = Path("/opt/git-nbcollab")
+LIMITS = {  # Settings fields `init` sets, and raises when run again with them
+    "max_push_mb": "largest push the hub takes, in MB as sent (compressed)",
+    "max_file_mb": "largest file a push may bring, in MB",
+    "max_refs": "most branches one member may have in a collaboration",
+}
 
 
 def _nbshare_parser() -> Parser:
@@ -142,6 +147,14 @@ def _admin_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     init.add_argument(
         "--full-every", type=int, help="bundles per chain before a full one (default: 1000)"
     )
+    for field, what in LIMITS.items():
+        default = Settings._field_defaults[field]
+        init.add_argument(
+            "--" + field.replace("_", "-"),
+            type=int,
+            metavar="N",
+            help=f"{what} (default: {default})",
+        )
     init.add_argument(
         "--bin-dir",
         type=Path,
@@ -355,6 +368,7 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
             mirror=args.mirror,
             s3_endpoint=args.s3_endpoint,
             full_every=args.full_every,
+            limits={field: getattr(args, field) for field in LIMITS},
             bin_dir=args.bin_dir,
             runtime_dir=args.runtime,
             helps={command: build().format_help() for command, build in PARSERS.items()},

@@ -22,6 +22,10 @@ class Settings(NamedTuple):
     mirror: str = ""  # s3://bucket/prefix or a folder; "" is the folder <root>-mirror beside it
     s3_endpoint: str = ""  # for S3-compatible stores other than AWS
     full_every: int = 1000  # bundles per chain: the next one after that is full
+    # What one push may bring (git refuses a larger pack; the pre-receive hook the rest):
+    max_push_mb: int = 1024  # the pack sent, compressed (receive.maxInputSize)
+    max_file_mb: int = 100  # any one file, uncompressed: what publish and sync may load
+    max_refs: int = 100  # branches per member in one collaboration
 
     @property
     def python(self) -> str:

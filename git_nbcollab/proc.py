@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 
 class ProcessError(Exception):
@@ -65,3 +66,18 @@ def zsplit(text: str) -> list[str]:
 def call(*cmd: str, env: Mapping[str, str] | None = None) -> int:
     """Run a command with our stdout and stderr (its messages are the user's); its exit code."""
     return subprocess.run(cmd, env=env).returncode
+
+
+@contextmanager
+def talk(*cmd: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A command we talk to over pipes, a line asked and an answer read at a time (so neither
+    side waits on a full pipe); raises like `run` if it then fails."""
+    with subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as child:
+        yield child
+        assert child.stdin and child.stderr
+        child.stdin.close()
+        stderr = child.stderr.read()
+        if child.wait():
+            raise ProcessError(cmd, child.returncode, b"", stderr)

@@ -81,6 +81,22 @@ def _mirror_settings(
     return chosen
 
 
+def _limits(limits: Mapping[str, int | None]) -> dict[str, int]:
+    """The push limits asked for, checked; only those given."""
+    for field, value in limits.items():
+        if value is not None and value < 1:
+            raise UserError(f"--{field.replace('_', '-')} {value}: give a number, 1 or more")
+    return {field: value for field, value in limits.items() if value is not None}
+
+
+def _set_limits(hub: Hub, settings: Settings, limits: dict[str, int]) -> list[str]:
+    """Change the push limits of an existing hub (they apply to the next push); what changed."""
+    changed = {k: v for k, v in limits.items() if getattr(settings, k) != v}
+    if changed:
+        hub.save_settings(Settings(**{**settings._asdict(), **changed}))
+    return [f"--{k.replace('_', '-')} {v}" for k, v in changed.items()]
+
+
 def _make_mirror(hub: Hub, settings: Settings, undo: Undo) -> None:
     """The local mirror folder, the service account's alone (S3 needs nothing here)."""
     target = mirror_of(hub, settings)
@@ -148,21 +164,28 @@ def init(
     mirror: str | None = None,
     s3_endpoint: str | None = None,
     full_every: int | None = None,
+    limits: Mapping[str, int | None] | None = None,
     helps: Mapping[str, str],
 ) -> int:
     accounts.require_root("git nbcollab init")
     hub = Hub((root or DEFAULT_ROOT).absolute())
     backups = _mirror_settings(mirror, s3_endpoint, full_every)
+    push_limits = _limits(limits or {})
     names = {"service_user": service_user, "team_group": team_group, "ssh": ssh}
     asked: dict[str, object] = {**names, **backups}
     if hub.settings_file.exists():
         settings = _check_same(hub, asked)
-        changed = runtime.install_commands(Path(settings.runtime), bin_dir, helps)
-        notes = [f"linked {', '.join(changed)}"] if changed else []
+        changed = [f"set {x}" for x in _set_limits(hub, settings, push_limits)]
+        changed += [
+            f"linked {x}" for x in runtime.install_commands(Path(settings.runtime), bin_dir, helps)
+        ]
         dropped = keys.repair(hub, settings)
         if dropped:
-            notes.append(f"dropped {dropped} authorized_keys lines that were not one forced key")
-        say(f"the hub at {hub.root} is already set up; {'; '.join(notes) or 'nothing changed'}")
+            changed.append(f"dropped {dropped} authorized_keys lines that were not one forced key")
+        say(
+            f"the hub at {hub.root} is already set up"
+            + (f"; {', '.join(changed)}" if changed else "; nothing changed")
+        )
         return 0
     chosen = {k: v if v is not None else DEFAULTS[k] for k, v in names.items()}
     user(chosen["service_user"])
@@ -180,6 +203,7 @@ def init(
         mirror=str(backups.get("mirror", "")),
         s3_endpoint=str(backups.get("s3_endpoint", "")),
         full_every=int(str(backups.get("full_every", Settings._field_defaults["full_every"]))),
+        **push_limits,
     )
     _create(hub, settings, bin_dir, helps)
     say(

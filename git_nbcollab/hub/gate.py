@@ -18,7 +18,7 @@ from pathlib import Path
 from git_nbcollab import audit
 from git_nbcollab.errors import UserError, run_main
 from git_nbcollab.hub import collabs
-from git_nbcollab.hub.hook import IDENTITY
+from git_nbcollab.hub.hook import IDENTITY, LIMITS
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import User, collab_id, user
 
@@ -64,8 +64,11 @@ def serve_pack(hub: Hub, caller: User, command: str, path: str) -> int:
         raise
     if op == "fetch":
         audit.write(str(hub.root), caller, op, collab.id)
+    settings = hub.settings  # its limits, so that `init` changes them for every repo at once
     os.environ[IDENTITY] = caller
-    os.execvp("git", ["git", command.removeprefix("git-"), str(hub.repo(collab.id))])
+    os.environ.update({var: str(getattr(settings, field)) for field, var in LIMITS.items()})
+    limit = f"receive.maxInputSize={settings.max_push_mb * 2**20}"  # the pack, as sent
+    os.execvp("git", ["git", "-c", limit, command.removeprefix("git-"), str(hub.repo(collab.id))])
 
 
 def serve(root: str, caller_name: str, request: str) -> int:

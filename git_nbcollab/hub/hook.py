@@ -11,26 +11,36 @@ import sys
 from collections.abc import Iterable, Sequence
 
 IDENTITY = "NBCOLLAB_USER"  # exported by the gate
+# The push limits (hub.json), exported by the gate too: the hook needs no settings file.
+LIMITS = {"max_file_mb": "NBCOLLAB_MAX_FILE_MB", "max_refs": "NBCOLLAB_MAX_REFS"}
 
 
-def pre_receive(user: str | None, lines: Iterable[str]) -> int:
+def pre_receive(user: str | None, lines: Iterable[str], git_dir: str) -> int:
+    """The ref rules (hub.rules), then what the push brings (hub.intake); one line per refusal."""
     from git_nbcollab.hub.rules import refusal
     from git_nbcollab.names import User
 
-    if not user:
+    if not user or not all(var in os.environ for var in LIMITS.values()):
         print("refused: pushes reach the hub only through its ssh gate", file=sys.stderr)
         return 1
-    refused, moves = [], []
-    for line in lines:
-        old, new, ref = line.split()
-        moves.append((ref, old, new))
-        reason = refusal(User(user), ref, old, new)
-        if reason:
-            print(f"refused {ref}: {reason}", file=sys.stderr)
-            refused.append(f"{ref}: {reason}")
-    if refused:
-        _log(os.environ.get("GIT_DIR", "."), user, moves, "; ".join(refused))
-    return 1 if refused else 0
+    updates = [line.split() for line in lines]
+    reasons = [
+        f"refused {ref}: {why}"
+        for old, new, ref in updates
+        if (why := refusal(User(user), ref, old, new))
+    ]
+    if not reasons:
+        from git_nbcollab.hub import intake
+
+        pushed = [intake.Update(*u) for u in updates]
+        limits = {field: int(os.environ[var]) for field, var in LIMITS.items()}
+        reasons = intake.refusals(git_dir, User(user), pushed, **limits)
+    for reason in reasons:
+        print(reason, file=sys.stderr)
+    if reasons:
+        moves = [(ref, old, new) for old, new, ref in updates]
+        _log(git_dir, user, moves, "; ".join(r.removeprefix("refused ") for r in reasons))
+    return 1 if reasons else 0
 
 
 def _log(repo: str, user: str, moves: list[tuple[str, str, str]], reason: str = "") -> None:
@@ -62,7 +72,11 @@ def post_receive(repo: str, lines: Iterable[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args == ["pre-receive"]:
-        return pre_receive(os.environ.get(IDENTITY), sys.stdin)
+        from git_nbcollab.errors import run_main
+
+        # Whatever goes wrong refuses the push with one line (and a crash log on the hub).
+        user, git_dir = os.environ.get(IDENTITY), os.environ.get("GIT_DIR", ".")
+        return run_main("git-nbcollab", lambda: pre_receive(user, sys.stdin, git_dir))
     if args == ["post-receive"]:
         return post_receive(os.environ.get("GIT_DIR", "."), sys.stdin)
     print(

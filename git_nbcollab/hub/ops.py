@@ -24,7 +24,6 @@ from git_nbcollab.names import (
 )
 from git_nbcollab.usage import Parser
 
-MAX_NOTEBOOK = 512 * 1024 * 1024
 Handler = Callable[[Hub, User, argparse.Namespace], dict[str, Any]]
 
 
@@ -43,9 +42,10 @@ def _resolve(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]
 def _share(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
     from git_nbcollab.hub import sharing
 
-    data = sys.stdin.buffer.read(MAX_NOTEBOOK + 1)
-    if len(data) > MAX_NOTEBOOK:
-        raise UserError(f"{args.file} is over {MAX_NOTEBOOK >> 20} MB: share a smaller notebook")
+    limit = hub.settings.max_file_mb  # the same limit as for a file pushed
+    data = sys.stdin.buffer.read(limit * 2**20 + 1)
+    if len(data) > limit * 2**20:
+        raise UserError(f"{args.file} is over the hub's limit of {limit} MB a file")
     collab = sharing.share(
         hub,
         caller,

@@ -152,6 +152,25 @@ def _commit(
     return commit, tag
 
 
+def _check_sizes(hub: Hub, path: Path, sides: list[treemerge.Side]) -> None:
+    """Refuse before the merge loads a file over the hub's limit (pushes are held to it, but
+    the limit may have been lowered since): publishing's memory stays bounded by the limit.
+    Object headers only: git reads no file's content to list those it leaves out."""
+    limit = hub.settings.max_file_mb
+    tips = [s.commit for s in sides]
+    listing = repo.git(
+        path, "rev-list", "--objects", "--no-object-names", "--filter-print-omitted",
+        f"--filter=blob:limit={limit * 2**20 + 1}", *tips,
+    )  # fmt: skip
+    over = [line[1:] for line in listing.split() if line.startswith("~")]
+    if over:
+        raise UserError(
+            f"the authors' branches hold {len(over)} file(s) over the hub's limit of {limit} MB"
+            f" a file (blob {over[0][:10]}): remove them from the branches, or ask the admin to"
+            " raise it (git nbcollab init --max-file-mb N)"
+        )
+
+
 def _plan(
     hub: Hub,
     staged: repo.Staging,
@@ -168,6 +187,7 @@ def _plan(
     tips = ((m, repo.rev(path, author_branch(m))) for m in collab.members)
     sides = [treemerge.Side(m, tip) for m, tip in tips if tip]
     old_master = repo.rev(path, MASTER)
+    _check_sizes(hub, path, sides)
     merged = treemerge.merge(staged.repo, sides, author=author, quarantine=staged.quarantine)
     if merged.commit is None:
         return {"conflicts": list(merged.conflicts)}

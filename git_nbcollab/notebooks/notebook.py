@@ -6,7 +6,6 @@ The merge rules themselves are pure Python in `git_nbcollab.notebooks.cellmerge`
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import uuid
@@ -15,15 +14,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 from git_nbcollab.errors import UserError
-from git_nbcollab.notebooks import cellkeys
+from git_nbcollab.notebooks import cellkeys, check
 from git_nbcollab.notebooks.cellmerge import Conflict, MergeResult, Options, merge_notebooks
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
 __all__ = ["Conflict", "MergeResult", "dumps", "merge", "read", "shareable"]
-
-_REASON_MAX = 160
 
 
 def _nbformat() -> ModuleType:
@@ -37,51 +34,10 @@ def _nbformat() -> ModuleType:
     return nbformat
 
 
-def _short(text: str) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= _REASON_MAX else line[: _REASON_MAX - 3] + "..."
-
-
 def _validation_reason(error: Any) -> str:
     path = "/".join(str(p) for p in getattr(error, "absolute_path", ()) or ())
     message = str(getattr(error, "message", "") or error).split("\n", 1)[0]
-    return _short(f"{path}: {message}" if path else message)
-
-
-def _parse(data: bytes, versions: tuple[int, ...] = (4,)) -> dict[str, Any]:
-    """Decode the JSON of a notebook of one of `versions`; raises ValueError with a reason."""
-    if not data or data.isspace():
-        raise ValueError("the file is empty")
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise ValueError(f"not UTF-8 text (byte {e.start})") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
-    if not isinstance(doc, dict) or ("cells" not in doc and "worksheets" not in doc):
-        raise ValueError("JSON, but not a notebook (no cells)")
-    if doc.get("nbformat") not in versions or not isinstance(doc.get("nbformat_minor"), int):
-        need = " or ".join(map(str, versions))
-        raise ValueError(f"nbformat {doc.get('nbformat')!r} is not supported (need {need})")
-    return doc
-
-
-def _check_cells(doc: dict[str, Any]) -> None:
-    """Refuse what nbformat would trip over or silently repair: cells that are not objects, and
-    missing or duplicate cell ids (nbformat 4.5+)."""
-    cells = doc.get("cells")
-    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
-        raise ValueError("cells is not a list of objects")
-    if doc["nbformat_minor"] < 5:
-        return
-    seen: set[Any] = set()
-    for i, cell in enumerate(cells):
-        cell_id = cell.get("id")
-        if not isinstance(cell_id, str):
-            raise ValueError(f"cell {i} has no id (nbformat 4.5 requires a string)")
-        if cell_id in seen:
-            raise ValueError(f"cell {i} repeats the cell id {cell_id!r}")
-        seen.add(cell_id)
+    return check.short(f"{path}: {message}" if path else message)
 
 
 def _validate(nb: Any, what: str) -> None:
@@ -97,14 +53,12 @@ def _validate(nb: Any, what: str) -> None:
 def read(data: bytes, what: str) -> NotebookNode:
     """Parse and validate a v4 notebook; `what` names it in the one-line UserError if invalid."""
     try:
-        doc = _parse(data)
-        _check_cells(doc)
-        _validate(doc, what)
-        return _nbformat().v4.to_notebook_json(doc)
+        doc = check.parse(data)
+        check.check_cells(doc)
     except ValueError as e:
-        raise UserError(f"{what} is not a valid notebook: {_short(str(e))}") from None
-    except RecursionError:  # json, jsonschema and nbformat all recurse
-        raise UserError(f"{what} is not a valid notebook: its JSON is nested too deeply") from None
+        raise UserError(f"{what} is not a valid notebook: {check.short(str(e))}") from None
+    _validate(doc, what)
+    return _nbformat().v4.to_notebook_json(doc)
 
 
 def shareable(data: bytes, what: str) -> tuple[bytes, str]:
@@ -114,9 +68,9 @@ def shareable(data: bytes, what: str) -> tuple[bytes, str]:
     with nbformat's own upgrade and id repair. Returns the bytes (the same bytes when nothing
     needed doing) and one line saying what was done ("" for nothing)."""
     try:
-        doc = _parse(data, versions=(3, 4))
+        doc = check.parse(data, versions=(3, 4))
     except ValueError as e:
-        raise UserError(f"{what} is not a valid notebook: {_short(str(e))}") from None
+        raise UserError(f"{what} is not a valid notebook: {check.short(str(e))}") from None
     repair = _repair_needed(doc)
     if not repair:
         read(data, what)

@@ -253,11 +253,26 @@ def test_a_publish_killed_at_any_stage_leaves_a_consistent_hub(box: Box, stage: 
     box.hub_git(cid, "fsck", "--strict")  # raises if the repo is damaged
 
 
-def test_a_notebook_broken_by_a_plain_push_is_refused(box: Box) -> None:
-    _, alice, bob = _collab(box, "pubbroken")
+LEGACY = """set -e
+export GIT_DIR={repo} GIT_INDEX_FILE=$(mktemp -u) GIT_AUTHOR_NAME=old GIT_AUTHOR_EMAIL=old@x
+export GIT_COMMITTER_NAME=old GIT_COMMITTER_EMAIL=old@x
+git read-tree {branch}
+blob=$(printf '%s' '{{"cells": [' | git hash-object -w --stdin)
+git update-index --cacheinfo 100644,$blob,pubbroken.ipynb
+git update-ref {branch} $(git commit-tree $(git write-tree) -p {branch} -m legacy)
+rm -f $GIT_INDEX_FILE
+"""
+
+
+def test_a_notebook_broken_before_the_hub_checked_pushes_is_refused(box: Box) -> None:
+    cid, alice, bob = _collab(box, "pubbroken")
     (bob / "pubbroken.ipynb").write_text('{"cells": [')
     pushed = box.run("bob", "sh", "-c", "git commit -qam broken && git push -q", cwd=bob)
-    assert pushed.returncode == 0, "the hub takes any push to bob's own branch"
+    assert pushed.returncode == 1 and "refused pubbroken.ipynb" in pushed.stderr, pushed.stderr
+    # A hub from before pushes were checked took it: put it on bob's branch behind the hook.
+    branch = f"refs/heads/u/{box.user('bob')}/main"
+    script = LEGACY.format(repo=box.root / "collabs" / f"{cid}.git", branch=branch)
+    assert box.run_as(box.service, "sh", "-c", script).returncode == 0
     before = box.snapshot()
     done = box.run("alice", "git", "nbpublish", "--", "pubbroken", cwd=alice)
     assert done.returncode == 1 and "is not a valid notebook" in done.stderr, done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,34 @@ def test_everyones_notebooks_are_private(box: Box) -> None:
     assert alice_notebooks.stat().st_mode & 0o777 == 0o700
     assert (alice_notebooks / "shared").resolve() == (box.root / "published").resolve()
     assert box.run("bob", "ls", str(box.home("bob") / "notebooks" / "shared/")).returncode == 0
+
+
+def test_a_side_branch_starts_over_only_by_deleting_it_and_main_never_moves_back(
+    box: Box, collab: str
+) -> None:
+    """No force pushes anywhere; deleting your own side branch is the explicit way to start it
+    over (README), while u/<you>/main can be neither deleted nor moved backwards."""
+    copy = box.home("bob") / "notebooks" / "guarded"
+    bob = box.user("bob")
+    side, main = f"refs/heads/u/{bob}/redo", f"refs/heads/u/{bob}/main"
+    older = box.run("bob", "git", "rev-parse", "HEAD~1", cwd=copy).stdout.strip()
+
+    def push(*refspecs: str) -> subprocess.CompletedProcess[str]:
+        return box.run("bob", "git", "push", "origin", *refspecs, cwd=copy)
+
+    assert push(f"HEAD:{side}").returncode == 0
+    forced = push(f"+HEAD~1:{side}")
+    assert forced.returncode != 0 and "non-fast-forward" in forced.stderr
+    assert push(f":{side}").returncode == 0
+    assert push(f"HEAD~1:{side}").returncode == 0
+    assert box.refs(collab)[side] == older, "started over, one commit back"
+    assert push(f":{side}").returncode == 0
+
+    before = box.refs(collab)
+    for refspec, why in (
+        (f":{main}", "cannot be deleted"),
+        (f"+HEAD~1:{main}", "non-fast-forward"),
+    ):
+        done = push(refspec)
+        assert done.returncode != 0 and why in done.stderr, done.stderr
+    assert box.refs(collab) == before

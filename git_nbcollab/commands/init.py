@@ -14,6 +14,7 @@ from git_nbcollab.backup.mirror import check_mirror, mirror_of
 from git_nbcollab.box import accounts, keys, runtime
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import Undo, undoable
+from git_nbcollab.hub import repos
 from git_nbcollab.layout import DEFAULT_ROOT, Hub, Settings
 from git_nbcollab.names import user
 from git_nbcollab.output import say
@@ -179,6 +180,11 @@ def init(
         changed += [
             f"linked {x}" for x in runtime.install_commands(Path(settings.runtime), bin_dir, helps)
         ]
+        svc = settings.service_user
+        repos_made = sorted(hub.collabs.glob("*.git"))
+        updated = sum(repos.refresh(path, settings.python, (svc, svc)) for path in repos_made)
+        if updated:
+            changed.append(f"updated the hooks of {updated} collaborations")
         dropped = keys.repair(hub, settings)
         if dropped:
             changed.append(f"dropped {dropped} authorized_keys lines that were not one forced key")

@@ -6,6 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from git_nbcollab import proc
+from git_nbcollab.fsutil import atomic_write
 from git_nbcollab.notebooks import treemerge
 from git_nbcollab.repo import git
 
@@ -30,7 +31,25 @@ def init_bare(path: Path, python: str) -> None:
     treemerge.leave_notebooks_to_us(path)
     (path / "hooks").mkdir(mode=0o700)
     for name in HOOKS:
-        shim = resources.files("git_nbcollab").joinpath("hooks", name).read_text()
         hook = path / "hooks" / name
-        hook.write_text(shim.replace("@PYTHON@", python))
+        hook.write_bytes(_shim(name, python))
         hook.chmod(0o700)
+
+
+def _shim(name: str, python: str) -> bytes:
+    shim = resources.files("git_nbcollab").joinpath("hooks", name).read_text()
+    return shim.replace("@PYTHON@", python).encode()
+
+
+def refresh(path: Path, python: str, owner: tuple[str, str]) -> bool:
+    """Bring a repo that an older version made up to date: its hook shims and how it merges
+    notebooks (`init` run again does this, as root: the files stay `owner`'s). True if
+    anything changed."""
+    wanted = {path / "hooks" / name: (_shim(name, python), 0o700) for name in HOOKS}
+    wanted[path / "info" / "attributes"] = (treemerge.ATTRIBUTES.encode(), 0o600)
+    changed = False
+    for file, (data, mode) in wanted.items():
+        if file.is_symlink() or not file.is_file() or file.read_bytes() != data:
+            atomic_write(file, data, mode, owner)
+            changed = True
+    return changed

@@ -5,14 +5,16 @@ from __future__ import annotations
 import grp
 import json
 import pwd
+import shutil
 import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
 import pytest
 
 from git_nbcollab.cli import nbcollab
-from tests.box import Box
+from tests.box import Box, edit_cell
 
 
 def _init(box: Box, root: Path, *extra: str) -> int:
@@ -44,6 +46,44 @@ def test_init_twice_changes_nothing_and_says_so(
     assert _init(box, box.root) == 0, "options left out mean: as before"
     assert "already set up; nothing changed" in capsys.readouterr().out
     assert box.changes(before) == {}
+
+
+OLD_POST_RECEIVE = """#!/bin/sh
+@PYTHON@ -I -m git_nbcollab.hook post-receive </dev/null >/dev/null 2>&1 &
+"""
+
+
+def test_init_again_brings_repos_an_older_version_made_up_to_date(
+    box: Box, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hub made before the audit log and the merge driver: its post-receive read no refs and
+    its repos merged notebooks as binary. `init` again rewrites both, owned by the service."""
+    cid = box.share("alice", ["bob"], "oldhooks.ipynb")
+    repo = box.root / "collabs" / f"{cid}.git"
+    python = f"{sys.prefix}/bin/python"
+    old = {
+        repo / "hooks" / "post-receive": OLD_POST_RECEIVE.replace("@PYTHON@", python),
+        repo / "info" / "attributes": "*.ipynb merge=binary\n",
+    }
+    for path, text in old.items():
+        path.write_text(text)
+        shutil.chown(path, box.service, box.service)
+    capsys.readouterr()
+    assert _init(box, box.root, *box.init_options()) == 0
+    assert "updated the hooks of 1 collaborations" in capsys.readouterr().out
+    for path, text in old.items():
+        assert path.read_text() != text, f"{path.name} rewritten"
+        assert path.owner() == box.service, f"{path.name} stays the service account's"
+    assert "merge=nbcollab" in (repo / "info" / "attributes").read_text()
+    alice = box.home("alice") / "notebooks" / "oldhooks"
+    edit_cell(alice / "oldhooks.ipynb", 0, "# after init")
+    assert box.run("alice", "git", "nbcollab", "sync", cwd=alice).returncode == 0
+    box.backups_idle()
+    lines = [json.loads(line) for p in (box.root / "audit").glob("*.jsonl") for line in p.open()]
+    pushes = [r for r in lines if r["op"] == "push" and r["collab"] == cid and r["result"] == "ok"]
+    assert pushes and pushes[-1]["refs"], "the new post-receive logs the refs the push moved"
+    assert _init(box, box.root, *box.init_options()) == 0
+    assert "nothing changed" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from git_nbcollab.backup import mirror
+from git_nbcollab.backup import mirror, packing
 from git_nbcollab.backup.spool import Manifest, Spool, sha256_file
 from git_nbcollab.backup.store import StoreError
 from git_nbcollab.fsutil import atomic_write
@@ -100,14 +100,18 @@ def drain_once(hub: Hub) -> int:
     settings = hub.settings
     target = mirror.mirror_of(hub, settings)
     spool = Spool(hub)
+    changed = spool.bundle_requested(settings.full_every, target)
     try:
-        spool.bundle_requested(settings.full_every, target)
         store = mirror.open_store(target, settings.s3_endpoint)
         sent = sum(send_entry(store, entry) for entry in spool.entries())
         sent += send_published(hub, store)
     except StoreError as e:
         _save_status(spool, last_error=str(e), error_at=now())
         raise
+    finally:
+        for cid in changed:
+            if hub.repo(cid).is_dir():
+                packing.pack(hub.repo(cid))  # bundled first: packing never delays a backup
     _save_status(spool, last_error=None, last_success_at=now())
     return sent
 

@@ -99,6 +99,10 @@ def verify(*, root: Path, collab: CollabId | None) -> int:
     return 0
 
 
+def _scratch_repo(path: Path) -> None:
+    proc.run("git", "init", "--quiet", "--bare", "--template=", str(path))
+
+
 def verify_store(
     store: mirror.Store, scratch: Path, only: CollabId | None
 ) -> dict[CollabId, Manifest]:
@@ -114,11 +118,10 @@ def verify_store(
         found = {only: found[only]}
     last = {}
     for cid, chains in found.items():
-        names = replay.chain_names(cid, chains)
-        manifests = replay.load_manifests(store, keys, names, scratch)
         dest = scratch / f"{cid}.git"
-        proc.run("git", "init", "--quiet", "--bare", "--template=", str(dest))
-        replay.replay(store, manifests, dest, scratch)
+        manifests, _ = replay.newest_good(
+            store, keys, cid, chains, (dest, scratch), _scratch_repo, fallback=False
+        )
         shutil.rmtree(dest)
         last[cid] = manifests[-1]
     return last

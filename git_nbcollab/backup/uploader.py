@@ -82,14 +82,20 @@ def send_published(hub: Hub, store: mirror.Store) -> int:
         return 0
     have = store.keys(published_key(""))
     sent = 0
+    for path in published_files(hub):
+        key = published_key(str(path.relative_to(hub.published)))
+        if key not in have:
+            store.put(key, path, sha256_file(path))
+            sent += path.stat().st_size
+    return sent
+
+
+def published_files(hub: Hub) -> Iterator[Path]:
+    """Every file of the published tree (not the hidden ones a publish is still writing)."""
     for dirpath, _, files in os.walk(hub.published):
         for name in sorted(files):
-            path = Path(dirpath) / name
-            key = published_key(str(path.relative_to(hub.published)))
-            if key not in have and not name.startswith("."):
-                store.put(key, path, sha256_file(path))
-                sent += path.stat().st_size
-    return sent
+            if not name.startswith("."):
+                yield Path(dirpath) / name
 
 
 def drain_once(hub: Hub) -> int:

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from git_nbcollab import proc
 from git_nbcollab.backup import RUNUSER, mirror, replay, uploader
-from git_nbcollab.backup.spool import Manifest, Spool, read_refs
+from git_nbcollab.backup.spool import Manifest, Spool, read_refs, sha256_file
 from git_nbcollab.backup.store import StoreError
+from git_nbcollab.backup.uploader import published_files
 from git_nbcollab.errors import UserError
 from git_nbcollab.layout import Hub
-from git_nbcollab.names import CollabId
+from git_nbcollab.names import CollabId, published_key
 from git_nbcollab.output import say
 
 
@@ -95,8 +96,32 @@ def verify(*, root: Path, collab: CollabId | None) -> int:
                 say(f"{cid}: ok up to {manifest.name}, behind the hub (queued or uploading)")
             else:
                 say(f"{cid}: ok, {manifest.name}")
-    say(f"verified {len(last)} collaborations" + (f", {behind} behind" if behind else ""))
+        files, waiting = verify_published(hub, store, scratch) if collab is None else (0, 0)
+    say(
+        f"verified {len(last)} collaborations and {files} published files"
+        + (f", {behind} collaborations behind" if behind else "")
+        + (f", {waiting} published files not sent yet" if waiting else "")
+    )
     return 0
+
+
+def verify_published(hub: Hub, store: mirror.Store, scratch: Path) -> tuple[int, int]:
+    """Download and re-hash every published file against the hub's copy; (checked, not sent)."""
+    try:
+        keys = store.keys(published_key(""))
+    except StoreError as e:
+        raise UserError(str(e)) from None
+    checked = waiting = 0
+    for path in published_files(hub):
+        key = published_key(str(path.relative_to(hub.published)))
+        if key not in keys:
+            waiting += 1
+            continue
+        replay.fetch(store, key, scratch / "published", keys[key])
+        if sha256_file(scratch / "published") != sha256_file(path):
+            raise UserError(f"{key} in the mirror differs from the hub's file (sha256)")
+        checked += 1
+    return checked, waiting
 
 
 def _scratch_repo(path: Path) -> None:

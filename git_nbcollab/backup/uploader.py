@@ -24,6 +24,7 @@ from git_nbcollab.backup.store import StoreError
 from git_nbcollab.fsutil import atomic_write
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import published_key
+from git_nbcollab.output import Update
 
 BACKOFF = (1, 2, 4, 8, 15, 30, 60, 60, 60, 60)  # seconds between tries; then wait for a push
 
@@ -98,7 +99,7 @@ def published_files(hub: Hub) -> Iterator[Path]:
                 yield Path(dirpath) / name
 
 
-def drain_once(hub: Hub) -> int:
+def drain_once(hub: Hub, update: Update = lambda done, total: None) -> int:
     """Bundle every request, send the queue and the published tree; returns bytes sent.
 
     Raises StoreError (recorded in the status) when the store fails part-way; what was
@@ -109,7 +110,11 @@ def drain_once(hub: Hub) -> int:
     changed = spool.bundle_requested(settings.full_every, target)
     try:
         store = mirror.open_store(target, settings.s3_endpoint)
-        sent = sum(send_entry(store, entry) for entry in spool.entries())
+        entries, sent = spool.entries(), 0
+        for done, entry in enumerate(entries):
+            update(done, len(entries))
+            sent += send_entry(store, entry)
+        update(len(entries), len(entries))
         sent += send_published(hub, store)
     except StoreError as e:
         _save_status(spool, last_error=str(e), error_at=now())

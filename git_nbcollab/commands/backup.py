@@ -20,7 +20,7 @@ from git_nbcollab.backup.uploader import published_files
 from git_nbcollab.errors import UserError
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import CollabId, published_key
-from git_nbcollab.output import say
+from git_nbcollab.output import Update, print_json, progress, say
 
 
 def _as_service(hub: Hub, argv: list[str]) -> int | None:
@@ -43,19 +43,31 @@ def _hub(root: Path) -> Hub:
     return hub
 
 
-def status(*, root: Path) -> int:
+def status(*, root: Path, as_json: bool = False) -> int:
     hub = _hub(root)
-    if (code := _as_service(hub, ["status"])) is not None:
+    if (code := _as_service(hub, ["status", *(["--json"] if as_json else [])])) is not None:
         return code
     spool, settings = Spool(hub), hub.settings
     entries = spool.entries()
     size = sum(p.stat().st_size for p in spool.queue.iterdir()) if spool.queue.is_dir() else 0
     state = uploader.read_status(spool)
-    say(f"mirror: {mirror.mirror_of(hub, settings)}")
-    say(f"queued: {len(entries)} bundles ({size} bytes), {len(spool.requested())} requests")
-    say(f"last success: {state.get('last_success_at') or 'never'}")
-    error = state.get("last_error")
-    say(f"last error: {error} (at {state.get('error_at')})" if error else "last error: none")
+    found = {
+        "mirror": mirror.mirror_of(hub, settings),
+        "queued_bundles": len(entries),
+        "queued_bytes": size,
+        "requests": len(spool.requested()),
+        "last_success_at": state.get("last_success_at"),
+        "last_error": state.get("last_error"),
+        "error_at": state.get("error_at") if state.get("last_error") else None,
+    }
+    if as_json:
+        print_json(found)
+        return 0
+    say(f"mirror: {found['mirror']}")
+    say(f"queued: {len(entries)} bundles ({size} bytes), {found['requests']} requests")
+    say(f"last success: {found['last_success_at'] or 'never'}")
+    error = found["last_error"]
+    say(f"last error: {error} (at {found['error_at']})" if error else "last error: none")
     return 0
 
 
@@ -65,11 +77,11 @@ def run(*, root: Path) -> int:
         return code
     os.umask(0o077)
     spool = Spool(hub)
-    with uploader.draining(spool, wait=True):
+    with uploader.draining(spool, wait=True), progress("sending bundles") as update:
         try:
-            sent = uploader.drain_once(hub)  # at least once: new published files too
+            sent = uploader.drain_once(hub, update)  # at least once: new published files too
             while uploader.work_left(spool):
-                sent += uploader.drain_once(hub)
+                sent += uploader.drain_once(hub, update)
         except StoreError as e:
             left = len(spool.entries())
             raise UserError(f"{e}; {left} bundles stay queued (see `backup status`)") from None
@@ -88,7 +100,8 @@ def verify(*, root: Path, collab: CollabId | None) -> int:
     store = mirror.open_store(mirror.mirror_of(hub, settings), settings.s3_endpoint)
     behind = 0
     with mirror.scratch(hub.spool) as scratch:
-        last = verify_store(store, scratch, collab)
+        with progress("replaying chains") as update:
+            last = verify_store(store, scratch, collab, update)
         for cid, manifest in sorted(last.items()):
             live = hub.repo(cid)
             if live.is_dir() and read_refs(live) != manifest.refs:
@@ -129,7 +142,10 @@ def _scratch_repo(path: Path) -> None:
 
 
 def verify_store(
-    store: mirror.Store, scratch: Path, only: CollabId | None
+    store: mirror.Store,
+    scratch: Path,
+    only: CollabId | None,
+    update: Update = lambda done, total: None,
 ) -> dict[CollabId, Manifest]:
     """Check each collaboration's chain (all, or `only`); the newest manifest of each."""
     try:
@@ -141,12 +157,14 @@ def verify_store(
         if only not in found:
             raise UserError(f"the mirror holds no backup of {only}")
         found = {only: found[only]}
-    last = {}
+    last: dict[CollabId, Manifest] = {}
     for cid, chains in found.items():
+        update(len(last), len(found))
         dest = scratch / f"{cid}.git"
         manifests, _ = replay.newest_good(
             store, keys, cid, chains, (dest, scratch), _scratch_repo, fallback=False
         )
         shutil.rmtree(dest)
         last[cid] = manifests[-1]
+    update(len(last), len(found))
     return last

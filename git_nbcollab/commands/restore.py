@@ -23,7 +23,7 @@ from git_nbcollab.fsutil import atomic_write
 from git_nbcollab.hub import repos
 from git_nbcollab.layout import Hub, Settings
 from git_nbcollab.names import CollabId
-from git_nbcollab.output import say
+from git_nbcollab.output import progress, say
 
 
 def _rebuild(
@@ -113,10 +113,12 @@ def restore(*, source: str, root: Path, collab: CollabId | None, s3_endpoint: st
     stage = Path(tempfile.mkdtemp(dir=hub.root, prefix=".restore-"))
     try:
         (stage / "collabs").mkdir()
-        last = {
-            cid: _rebuild(store, keys, cid, chains, stage, settings, target)
-            for cid, chains in sorted(found.items())
-        }
+        last: dict[CollabId, Manifest] = {}
+        with progress("restoring collaborations") as update:
+            for cid, chains in sorted(found.items()):
+                update(len(last), len(found))
+                last[cid] = _rebuild(store, keys, cid, chains, stage, settings, target)
+            update(len(last), len(found))
         fresh = _published(store, keys, hub, stage) if collab is None else []
         _hand_over(stage, hub, settings)
         _move_in(hub, stage, last, fresh, settings)

@@ -6,10 +6,10 @@ from git_nbcollab.client import link
 from git_nbcollab.commands.publish import collab_or_here
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import notebook_name, parse_shown
-from git_nbcollab.output import say, table
+from git_nbcollab.output import print_json, say, table
 
 
-def versions(*, which: str | None) -> int:
+def versions(*, which: str | None, as_json: bool = False) -> int:
     """`which` is a notebook name, a collaboration, or (None) the working copy's."""
     try:
         query = ["--spec", str(collab_or_here(which))]
@@ -18,6 +18,9 @@ def versions(*, which: str | None) -> int:
             raise
         query = ["--name", notebook_name(which)]
     found = link.configured().call("versions", *query)["versions"]
+    if as_json:
+        print_json(found)
+        return 0
     rows = [
         (v["shown"], v["time"], v["published_by"], ", ".join(v["authors"]), v["message"])
         for v in found
@@ -30,9 +33,12 @@ def versions(*, which: str | None) -> int:
     return 0
 
 
-def show(*, version: str) -> int:
+def show(*, version: str, as_json: bool = False) -> int:
     parse_shown(version)
     meta = link.configured().call("show", version)["version"]
+    if as_json:
+        print_json(meta)
+        return 0
     say(meta["file"])
     project = meta.get("project") or {}
     for key in ("title", "task", "tags"):

@@ -18,6 +18,11 @@ from pathlib import Path
 
 from git_nbcollab import proc
 
+# Reachability bitmaps (written by default when repacking a bare repo) make pack-objects send a
+# new object whole instead of as a delta on what the other side has: each incremental bundle
+# of a one-cell edit then weighed the whole 15 MB notebook. Neither written nor used here.
+NO_BITMAPS = ("-c", "repack.writeBitmaps=false", "-c", "pack.useBitmaps=false")
+
 
 def needs_packing(repo: Path) -> bool:
     """Loose objects, or more than one pack (each push that was kept as a pack adds one)."""
@@ -30,7 +35,7 @@ def pack(repo: Path) -> bool:
     """Repack `repo` into one pack with deltas when it needs it; True when it did."""
     if not needs_packing(repo):
         return False
-    proc.run("git", "--git-dir", str(repo), "repack", "-a", "-d", "-k", "-q")
+    proc.run("git", "--git-dir", str(repo), *NO_BITMAPS, "repack", "-a", "-d", "-k", "-q")
     return True
 
 

@@ -122,7 +122,8 @@ def read_refs(repo: Path) -> dict[str, str]:
 def _bundle(repo: Path, dest: Path, basis: list[str]) -> bool:
     """Write an `--all` bundle excluding `basis`; False when there is nothing new."""
     stdin = "".join(f"^{oid}\n" for oid in basis).encode()
-    cmd = ("git", "--git-dir", str(repo), "bundle", "create", "--quiet", str(dest), "--all")
+    git = ("git", "--git-dir", str(repo), *packing.NO_BITMAPS)  # thin: deltas on the basis
+    cmd = (*git, "bundle", "create", "--quiet", str(dest), "--all")
     done = proc.run(*cmd, "--stdin", input=stdin, check=False)
     if done.returncode == 128 and b"empty bundle" in done.stderr:
         return False

@@ -38,6 +38,10 @@ def size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+CLONE = ("git", "-c", "safe.directory=*", "clone", "-q", "--bare", "--no-local")
+CLONE += ("-u", "git -c safe.directory=* upload-pack")  # root reads the service account's repo
+
+
 def timed(*cmd: str) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
@@ -68,7 +72,7 @@ def push_edits(box: Box, pushes: int) -> str:
 def storage(box: Box, cid: str, scratch: Path) -> None:
     repo = box.root / "collabs" / f"{cid}.git"
     copy = scratch / "aggressive.git"
-    subprocess.run(["git", "clone", "-q", "--bare", "--no-local", str(repo), str(copy)], check=True)
+    subprocess.run([*CLONE, str(repo), str(copy)], check=True)
     subprocess.run(["git", "--git-dir", str(copy), "gc", "-q", "--aggressive"], check=True)
     hub, best = size(repo / "objects"), size(copy / "objects")
     print(f"[storage] hub repo objects after the pushes: {hub / MB:.1f} MB")
@@ -98,7 +102,7 @@ def restore_point(box: Box, cid: str, k: int, scratch: Path) -> None:
     assert nbcollab(args) == 0
     restore_s = time.perf_counter() - start
     repo = new / "collabs" / f"{cid}.git"
-    clone_s = timed("git", "clone", "-q", "--bare", "--no-local", str(repo), str(scratch / f"c{k}"))
+    clone_s = timed(*CLONE, str(repo), str(scratch / f"c{k}"))
     old = ""
     if k <= 20:
         dest = scratch / f"old-{k}.git"

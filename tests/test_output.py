@@ -56,8 +56,10 @@ def test_list_versions_show_and_backup_status_print_json(box: Box) -> None:
     published = box.run("alice", "git", "nbpublish", "--", "outjson", cwd=copy)
     assert published.returncode == 0, published.stderr
     versions = box.run("alice", "git", "nbcollab", "versions", "--json", cwd=copy)
+    assert versions.returncode == 0, versions.stderr
     assert [v["shown"] for v in json.loads(versions.stdout)] == ["outjson:v1.0.0"]
     shown = box.run("alice", "git", "nbcollab", "show", "outjson:v1.0.0", "--json")
+    assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["file"].endswith("outjson_FINAL.ipynb"), shown.stdout
     box.backups_idle()
     status = box.run_as(

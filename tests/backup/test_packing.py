@@ -50,6 +50,8 @@ def test_pushes_leave_the_repo_packed_with_deltas_and_every_object_kept(box: Box
     after = counts(repo)
     assert after["count"] == 0 and after["packs"] == 1, after
     assert after["size-pack"] < one_copy * 1.2, f"5 one-line edits cost kilobytes: {after}"
+    bundles = sorted((mirror_of(box) / "collabs" / cid).rglob("*.bundle"))
+    assert bundles[-1].stat().st_size < 100_000, "an edit's bundle is a delta on the packed repo"
     assert not packing.missing(repo, [stray, *box.refs(cid).values()])
     code, new = restore(box, cid)
     assert code == 0

@@ -225,6 +225,7 @@ def _backup_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     verify.add_argument("--collab", type=collab_id, help="only this collaboration id")
     for parser in (status, run, verify):
         _add_root(parser)
+    _add_json(status)
     restore = commands.add_parser(
         "restore",
         help="rebuild collaborations and the published tree from a mirror (as root)",
@@ -307,6 +308,12 @@ def _work_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     ):
         driver.add_argument(name, type=Path, help=what)
     driver.add_argument("path", nargs="?", default="", help="the notebook's path in the repo (%%P)")
+    for parser in (versions, show):
+        _add_json(parser)
+
+
+def _add_json(parser: Parser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON, for scripts")
 
 
 def _nbcollab_parser() -> Parser:
@@ -314,7 +321,7 @@ def _nbcollab_parser() -> Parser:
         prog="git nbcollab", description="Collaborate on notebooks through the team's hub."
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    commands.add_parser("list", help="your collaborations: id, name, members, branches")
+    _add_json(commands.add_parser("list", help="your collaborations: id, name, members, branches"))
     clone = commands.add_parser("clone", help="make a working copy of a collaboration")
     clone.add_argument("spec", help="collaboration id, or members and name: alice,bob:analysis")
     clone.add_argument("directory", nargs="?", type=Path, help="default: the collaboration name")
@@ -327,7 +334,7 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
     if args.command == "list":
         from git_nbcollab.commands.list import list_collabs
 
-        return list_collabs
+        return lambda: list_collabs(as_json=args.json)
     if args.command == "clone":
         from git_nbcollab.commands.clone import clone
 
@@ -355,8 +362,8 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
         from git_nbcollab.commands import versions
 
         if args.command == "show":
-            return lambda: versions.show(version=args.version, fetch=args.fetch)
-        return lambda: versions.versions(which=args.which)
+            return lambda: versions.show(version=args.version, fetch=args.fetch, as_json=args.json)
+        return lambda: versions.versions(which=args.which, as_json=args.json)
     if args.command == "init":
         from git_nbcollab.commands.init import init
 
@@ -379,7 +386,7 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
         if args.action == "verify":
             return lambda: backup.verify(root=args.root, collab=args.collab)
         if args.action == "status":
-            return lambda: backup.status(root=args.root)
+            return lambda: backup.status(root=args.root, as_json=args.json)
         return lambda: backup.run(root=args.root)
     if args.command == "log":
         from git_nbcollab.commands.log import log

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 
@@ -57,6 +58,25 @@ def out(
 ) -> str:
     """Run a command and return its stdout as text."""
     return run(*cmd, cwd=cwd, input=input, env=env).stdout.decode()
+
+
+def feed(*cmd: str, chunks: Iterable[bytes]) -> bytes:
+    """Run a command with `chunks` streamed into its stdin (more than fits in memory); stdout."""
+    with tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            for chunk in chunks:
+                child.stdin.write(chunk)
+            child.stdin.close()
+        except BrokenPipeError:
+            pass  # it stopped reading: its exit code and stderr say why
+        stdout = child.stdout.read()
+        code = child.wait()
+        if code != 0:
+            err.seek(0)
+            raise ProcessError(cmd, code, stdout, err.read())
+    return stdout
 
 
 def zsplit(text: str) -> list[str]:

@@ -77,7 +77,7 @@ class LocalStore:
         if sha256_file(dest) != sha256:
             raise StoreError(f"{key} is already in the mirror with other content; not overwritten")
 
-    def get(self, key: str, dest: Path) -> None:
+    def get(self, key: str, dest: Path, size: int = 0) -> None:
         try:
             shutil.copyfile(self.root / key, dest)
         except FileNotFoundError:

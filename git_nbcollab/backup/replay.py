@@ -6,10 +6,13 @@ bundle verify` passes flipped bytes), so verify and restore both do exactly that
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from git_nbcollab import proc, repo
+from git_nbcollab.backup import packstream
 from git_nbcollab.backup.spool import Manifest, read_refs, ref_changes, sha256_file
 from git_nbcollab.backup.store import Missing, Store, StoreError
 from git_nbcollab.errors import UserError
@@ -26,9 +29,9 @@ def collabs_in(keys: dict[str, int]) -> dict[CollabId, dict[int, set[int]]]:
     return found
 
 
-def chain_names(cid: CollabId, chains: dict[int, set[int]]) -> list[str]:
-    """The entries of the newest chain, in order; a gap is a missing manifest."""
-    chain = max(chains)
+def chain_names(cid: CollabId, chains: dict[int, set[int]], chain: int | None = None) -> list[str]:
+    """The entries of a chain (the newest by default), in order; a gap is a missing manifest."""
+    chain = max(chains) if chain is None else chain
     seqs = chains[chain]
     for seq in range(max(seqs) + 1):
         if seq not in seqs:
@@ -37,6 +40,35 @@ def chain_names(cid: CollabId, chains: dict[int, set[int]]) -> list[str]:
                 " from the chain; nothing restored"
             )
     return [entry_name(cid, chain, seq) for seq in range(max(seqs) + 1)]
+
+
+def newest_good(
+    store: Store,
+    keys: dict[str, int],
+    cid: CollabId,
+    chains: dict[int, set[int]],
+    where: tuple[Path, Path],
+    init: Callable[[Path], None],
+    fallback: bool,
+) -> tuple[list[Manifest], list[str]]:
+    """Replay the newest chain of `cid` into `where[0]` (a repo made by `init`; scratch space is
+    `where[1]`); with `fallback`, a damaged chain gives way to the next older one. Returns the
+    chain's manifests and why each newer chain was passed over."""
+    dest, scratch = where
+    damaged: list[str] = []
+    for chain in sorted(chains, reverse=True):
+        shutil.rmtree(dest, ignore_errors=True)
+        init(dest)
+        try:
+            manifests = load_manifests(store, keys, chain_names(cid, chains, chain), scratch)
+            replay(store, manifests, dest, scratch)
+            return manifests, damaged
+        except UserError as e:
+            if not fallback:
+                raise
+            damaged.append(str(e).removesuffix("; nothing restored"))
+    shutil.rmtree(dest, ignore_errors=True)
+    raise UserError(f"{damaged[0]}; no older chain restores either; nothing restored")
 
 
 def load_manifests(
@@ -66,9 +98,9 @@ def meta_of(manifests: list[Manifest]) -> dict[str, Any]:
     raise UserError(f"{manifests[0].name}.json carries no collab.json; nothing restored")
 
 
-def fetch(store: Store, key: str, dest: Path) -> None:
+def fetch(store: Store, key: str, dest: Path, size: int = 0) -> None:
     try:
-        store.get(key, dest)
+        store.get(key, dest, size)
     except Missing:
         raise UserError(f"{key} is missing from the mirror; nothing restored") from None
     except StoreError as e:
@@ -76,31 +108,52 @@ def fetch(store: Store, key: str, dest: Path) -> None:
 
 
 def replay(store: Store, manifests: list[Manifest], dest: Path, scratch: Path) -> None:
-    """Apply every bundle of the chain to the bare repo `dest`, then set the refs exactly to
-    the last manifest and check the result with fsck."""
-    for manifest in manifests:
-        if not manifest.bundle_sha256:
-            continue
-        bundle = scratch / "entry.bundle"
-        fetch(store, f"{manifest.name}.bundle", bundle)
-        if sha256_file(bundle) != manifest.bundle_sha256:
-            raise UserError(
-                f"{manifest.name}.bundle is corrupt (its sha256 is not the manifest's);"
-                " nothing restored"
-            )
-        done = proc.run(
-            "git", "--git-dir", str(dest), "bundle", "unbundle", str(bundle), check=False
-        )
-        bundle.unlink()
-        if done.returncode != 0:
-            why = done.stderr.decode(errors="replace").strip().splitlines()
-            raise UserError(
-                f"{manifest.name}.bundle does not apply ({why[-1] if why else 'git failed'});"
-                " nothing restored"
-            )
+    """Fetch and check every bundle of the chain, index them as one pack into the bare repo
+    `dest` (packstream: one pass, not one per bundle), set the refs exactly to the last
+    manifest and check the result with fsck."""
+    bundles: list[Path] = []
+    try:
+        for manifest in manifests:
+            if manifest.bundle_sha256:
+                bundles.append(fetch_bundle(store, manifest, scratch / f"{len(bundles)}.bundle"))
+        if bundles:
+            index_chain(bundles, dest, manifests[-1])
+    finally:
+        for bundle in bundles:
+            bundle.unlink(missing_ok=True)
     last = manifests[-1]
     set_refs(dest, last.refs)
     check(dest, last)
+
+
+def fetch_bundle(store: Store, manifest: Manifest, dest: Path) -> Path:
+    fetch(store, f"{manifest.name}.bundle", dest, manifest.bundle_size)
+    if sha256_file(dest) != manifest.bundle_sha256:
+        raise UserError(
+            f"{manifest.name}.bundle is corrupt (its sha256 is not the manifest's);"
+            " nothing restored"
+        )
+    try:
+        packstream.pack_offset(dest)
+    except packstream.NotABundle as e:
+        raise UserError(f"{manifest.name}.bundle: {e}; nothing restored") from None
+    return dest
+
+
+def index_chain(bundles: list[Path], dest: Path, last: Manifest) -> None:
+    try:
+        proc.feed(
+            "git",
+            "--git-dir",
+            str(dest),
+            "index-pack",
+            "--stdin",
+            chunks=packstream.chain_pack(bundles),
+        )
+    except proc.ProcessError as e:
+        raise UserError(
+            f"chain ending at {last.name} does not apply ({e.message}); nothing restored"
+        ) from None
 
 
 def set_refs(path: Path, wanted: dict[str, str]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -109,14 +110,20 @@ class S3Store:
                     Bucket=self.bucket, Key=full, UploadId=upload["UploadId"]
                 )
 
-    def get(self, key: str, dest: Path) -> None:
+    def get(self, key: str, dest: Path, size: int = 0) -> None:
+        """Small objects in one GET; large ones through boto3's transfer manager, which reads
+        parts in parallel ranged GETs (it costs a HEAD first, so not for small ones)."""
         try:
+            if size > PART:
+                config = TransferConfig(multipart_threshold=PART, multipart_chunksize=PART)
+                self.client.download_file(self.bucket, self.prefix + key, str(dest), Config=config)
+                return
             answer = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
             with open(dest, "wb") as out:
                 for chunk in answer["Body"].iter_chunks(1 << 20):
                     out.write(chunk)
         except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 raise Missing(f"{key} is missing from {self.url}") from None
             raise StoreError(f"cannot download {key} from {self.url}: {_message(e)}") from None
         except BotoCoreError as e:

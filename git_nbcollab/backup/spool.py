@@ -11,6 +11,11 @@ Layout under `<root>/spool/` (the service account's, 0700):
 A manifest records every ref (`git for-each-ref`, so deletions are restorable), the bundle's
 sha256 and size, and the collaboration's collab.json when it changed (always in a full one).
 The next bundle excludes the tips of the last manifest (`--all --not <tips>`).
+
+Chains stay short: a full bundle starts a new chain when the chain's later bundles add up to
+more than its full bundle (or `full_every` entries are reached), so restore reads at most about
+twice the repo, and when a tip the chain builds on is gone from the repo (only a pruning gc
+does that: `packing` never prunes), since no bundle can be made on top of it.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from git_nbcollab import proc
-from git_nbcollab.backup import PENDING
+from git_nbcollab.backup import PENDING, packing
 from git_nbcollab.fsutil import atomic_write
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import _ID, CollabId, collab_id, entry_name
 
 FORMAT = 1
 CHUNK = 1 << 20
+MIN_CHAIN_BYTES = 1 << 20  # below this, a chain never restarts for its size
 
 
 class Step(NamedTuple):
@@ -48,6 +54,8 @@ class Manifest(NamedTuple):
     bundle_size: int
     meta: dict[str, Any] | None  # collab.json; None: as in the entry before (small manifests)
     mirror: str = ""  # the mirror this chain lives in (kept in the spool's state, not sent)
+    chain_bytes: int = 0  # bytes of every bundle of this chain so far, this one included
+    full_bytes: int = 0  # bytes of the chain's full bundle
 
     @property
     def name(self) -> str:
@@ -70,11 +78,18 @@ class Manifest(NamedTuple):
         return manifest
 
 
-def plan(last: Manifest | None, full_every: int, mirror: str) -> Step:
-    """The next step: a full bundle starts a chain (first time, every `full_every`, new mirror)."""
-    if last is None or last.mirror != mirror:
-        return Step(0 if last is None else last.chain + 1, 0, True)
-    if last.seq + 1 >= max(full_every, 1):
+def plan(last: Manifest | None, full_every: int, mirror: str, basis_gone: bool = False) -> Step:
+    """The next step: a full bundle starts a chain (first time, new mirror, a pruned basis,
+    every `full_every` entries, or when the chain's later bundles outweigh its full one)."""
+    if last is None:
+        return Step(0, 0, True)
+    added = last.chain_bytes - last.full_bytes
+    if (
+        last.mirror != mirror
+        or basis_gone
+        or last.seq + 1 >= max(full_every, 1)
+        or added > max(last.full_bytes, MIN_CHAIN_BYTES)
+    ):
         return Step(last.chain + 1, 0, True)
     return Step(last.chain, last.seq + 1, False)
 
@@ -107,7 +122,8 @@ def read_refs(repo: Path) -> dict[str, str]:
 def _bundle(repo: Path, dest: Path, basis: list[str]) -> bool:
     """Write an `--all` bundle excluding `basis`; False when there is nothing new."""
     stdin = "".join(f"^{oid}\n" for oid in basis).encode()
-    cmd = ("git", "--git-dir", str(repo), "bundle", "create", "--quiet", str(dest), "--all")
+    git = ("git", "--git-dir", str(repo), *packing.NO_BITMAPS)  # thin: deltas on the basis
+    cmd = (*git, "bundle", "create", "--quiet", str(dest), "--all")
     done = proc.run(*cmd, "--stdin", input=stdin, check=False)
     if done.returncode == 128 and b"empty bundle" in done.stderr:
         return False
@@ -181,8 +197,9 @@ class Spool(NamedTuple):
         if not repo.is_dir():
             return None
         last = self.last(cid)
-        step = plan(last, full_every, mirror)
-        basis = [] if step.full or last is None else sorted(set(last.refs.values()))
+        basis = sorted(set(last.refs.values())) if last else []
+        step = plan(last, full_every, mirror, basis_gone=bool(packing.missing(repo, basis)))
+        basis = [] if step.full else basis
         tmp = self.queue / f".{cid}.bundle"
         for _ in range(10):  # refs moving under us: take the bundle again
             refs = read_refs(repo)
@@ -200,10 +217,16 @@ class Spool(NamedTuple):
             seq=step.seq,
             refs=refs,
             bundle_sha256=sha256_file(tmp) if has_bundle else None,
-            bundle_size=tmp.stat().st_size if has_bundle else 0,
+            bundle_size=(size := tmp.stat().st_size if has_bundle else 0),
             meta=meta,
             mirror=mirror,
         )
+        if step.full or last is None:
+            manifest = manifest._replace(chain_bytes=size, full_bytes=size)
+        else:
+            manifest = manifest._replace(
+                chain_bytes=last.chain_bytes + size, full_bytes=last.full_bytes
+            )
         same_meta = last is not None and not step.full and last.meta == meta
         stem = f"{self._next_number():012d}-{cid}-{step.chain:06d}-{step.seq:06d}"
         if has_bundle:
@@ -214,14 +237,14 @@ class Spool(NamedTuple):
         self.remember(manifest)  # with collab.json: the next entry compares against it
         return self.queue / f"{stem}.json"
 
-    def bundle_requested(self, full_every: int, mirror: str) -> int:
-        """Turn every pending request into a queue entry; returns how many entries were made."""
+    def bundle_requested(self, full_every: int, mirror: str) -> list[CollabId]:
+        """Turn every pending request into a queue entry; returns the collaborations asked for."""
         self.ensure()
-        made = 0
-        for cid in self.requested():
+        asked = self.requested()
+        for cid in asked:
             taken = self.pending / f".{cid}"  # a push from now on asks again, beside it
             if (self.pending / cid).exists():
                 os.replace(self.pending / cid, taken)
-            made += self.make_entry(cid, full_every, mirror) is not None
+            self.make_entry(cid, full_every, mirror)
             taken.unlink(missing_ok=True)  # only now: a crash before this leaves the request
-        return made
+        return asked

@@ -18,8 +18,9 @@ class Store(Protocol):
     def put(self, key: str, path: Path, sha256: str) -> None:
         """Upload `path` as `key` unless `key` exists with this sha256; never overwrite."""
 
-    def get(self, key: str, dest: Path) -> None:
-        """Download `key` into `dest`; Missing if there is no such key."""
+    def get(self, key: str, dest: Path, size: int = 0) -> None:
+        """Download `key` into `dest`; Missing if there is no such key. `size` (from `keys`,
+        0 when unknown) lets a store choose parallel ranged reads for large objects."""
 
     def keys(self, prefix: str) -> dict[str, int]:
         """Every key under `prefix`, with its size."""

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from git_nbcollab import audit
-from git_nbcollab.backup import mirror
+from git_nbcollab.backup import mirror, packing
 from git_nbcollab.backup.spool import Manifest, Spool, sha256_file
 from git_nbcollab.backup.store import StoreError
 from git_nbcollab.fsutil import atomic_write
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import published_key
+from git_nbcollab.output import Update
 
 BACKOFF = (1, 2, 4, 8, 15, 30, 60, 60, 60, 60)  # seconds between tries; then wait for a push
 
@@ -83,13 +84,11 @@ def send_published(hub: Hub, store: mirror.Store) -> int:
         return 0
     have = store.keys(published_key(""))
     sent = 0
-    for dirpath, _, files in os.walk(hub.published):
-        for name in sorted(files):
-            path = Path(dirpath) / name
-            key = published_key(str(path.relative_to(hub.published)))
-            if key not in have and not name.startswith("."):
-                store.put(key, path, sha256_file(path))
-                sent += path.stat().st_size
+    for path in published_files(hub):
+        key = published_key(str(path.relative_to(hub.published)))
+        if key not in have:
+            store.put(key, path, sha256_file(path))
+            sent += path.stat().st_size
     return sent
 
 
@@ -105,7 +104,15 @@ def send_audit(hub: Hub, store: mirror.Store) -> int:
     return sent
 
 
-def drain_once(hub: Hub) -> int:
+def published_files(hub: Hub) -> Iterator[Path]:
+    """Every file of the published tree (not the hidden ones a publish is still writing)."""
+    for dirpath, _, files in os.walk(hub.published):
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(dirpath) / name
+
+
+def drain_once(hub: Hub, update: Update = lambda done, total: None) -> int:
     """Bundle every request, send the queue and the published tree; returns bytes sent.
 
     Raises StoreError (recorded in the status) when the store fails part-way; what was
@@ -113,14 +120,22 @@ def drain_once(hub: Hub) -> int:
     settings = hub.settings
     target = mirror.mirror_of(hub, settings)
     spool = Spool(hub)
+    changed = spool.bundle_requested(settings.full_every, target)
     try:
-        spool.bundle_requested(settings.full_every, target)
         store = mirror.open_store(target, settings.s3_endpoint)
-        sent = sum(send_entry(store, entry) for entry in spool.entries())
+        entries, sent = spool.entries(), 0
+        for done, entry in enumerate(entries):
+            update(done, len(entries))
+            sent += send_entry(store, entry)
+        update(len(entries), len(entries))
         sent += send_published(hub, store) + send_audit(hub, store)
     except StoreError as e:
         _save_status(spool, last_error=str(e), error_at=now())
         raise
+    finally:
+        for cid in changed:
+            if hub.repo(cid).is_dir():
+                packing.pack(hub.repo(cid))  # bundled first: packing never delays a backup
     _save_status(spool, last_error=None, last_success_at=now())
     return sent
 

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from git_nbcollab import proc
 from git_nbcollab.backup import RUNUSER, mirror, replay, uploader
-from git_nbcollab.backup.spool import Manifest, Spool, read_refs
+from git_nbcollab.backup.spool import Manifest, Spool, read_refs, sha256_file
 from git_nbcollab.backup.store import StoreError
+from git_nbcollab.backup.uploader import published_files
 from git_nbcollab.errors import UserError
 from git_nbcollab.layout import Hub
-from git_nbcollab.names import CollabId
-from git_nbcollab.output import say
+from git_nbcollab.names import CollabId, published_key
+from git_nbcollab.output import Update, print_json, progress, say
 
 
 def _as_service(hub: Hub, argv: list[str]) -> int | None:
@@ -42,19 +43,31 @@ def _hub(root: Path) -> Hub:
     return hub
 
 
-def status(*, root: Path) -> int:
+def status(*, root: Path, as_json: bool = False) -> int:
     hub = _hub(root)
-    if (code := _as_service(hub, ["status"])) is not None:
+    if (code := _as_service(hub, ["status", *(["--json"] if as_json else [])])) is not None:
         return code
     spool, settings = Spool(hub), hub.settings
     entries = spool.entries()
     size = sum(p.stat().st_size for p in spool.queue.iterdir()) if spool.queue.is_dir() else 0
     state = uploader.read_status(spool)
-    say(f"mirror: {mirror.mirror_of(hub, settings)}")
-    say(f"queued: {len(entries)} bundles ({size} bytes), {len(spool.requested())} requests")
-    say(f"last success: {state.get('last_success_at') or 'never'}")
-    error = state.get("last_error")
-    say(f"last error: {error} (at {state.get('error_at')})" if error else "last error: none")
+    found = {
+        "mirror": mirror.mirror_of(hub, settings),
+        "queued_bundles": len(entries),
+        "queued_bytes": size,
+        "requests": len(spool.requested()),
+        "last_success_at": state.get("last_success_at"),
+        "last_error": state.get("last_error"),
+        "error_at": state.get("error_at") if state.get("last_error") else None,
+    }
+    if as_json:
+        print_json(found)
+        return 0
+    say(f"mirror: {found['mirror']}")
+    say(f"queued: {len(entries)} bundles ({size} bytes), {found['requests']} requests")
+    say(f"last success: {found['last_success_at'] or 'never'}")
+    error = found["last_error"]
+    say(f"last error: {error} (at {found['error_at']})" if error else "last error: none")
     return 0
 
 
@@ -64,11 +77,11 @@ def run(*, root: Path) -> int:
         return code
     os.umask(0o077)
     spool = Spool(hub)
-    with uploader.draining(spool, wait=True):
+    with uploader.draining(spool, wait=True), progress("sending bundles") as update:
         try:
-            sent = uploader.drain_once(hub)  # at least once: new published files too
+            sent = uploader.drain_once(hub, update)  # at least once: new published files too
             while uploader.work_left(spool):
-                sent += uploader.drain_once(hub)
+                sent += uploader.drain_once(hub, update)
         except StoreError as e:
             left = len(spool.entries())
             raise UserError(f"{e}; {left} bundles stay queued (see `backup status`)") from None
@@ -87,7 +100,8 @@ def verify(*, root: Path, collab: CollabId | None) -> int:
     store = mirror.open_store(mirror.mirror_of(hub, settings), settings.s3_endpoint)
     behind = 0
     with mirror.scratch(hub.spool) as scratch:
-        last = verify_store(store, scratch, collab)
+        with progress("replaying chains") as update:
+            last = verify_store(store, scratch, collab, update)
         for cid, manifest in sorted(last.items()):
             live = hub.repo(cid)
             if live.is_dir() and read_refs(live) != manifest.refs:
@@ -95,12 +109,43 @@ def verify(*, root: Path, collab: CollabId | None) -> int:
                 say(f"{cid}: ok up to {manifest.name}, behind the hub (queued or uploading)")
             else:
                 say(f"{cid}: ok, {manifest.name}")
-    say(f"verified {len(last)} collaborations" + (f", {behind} behind" if behind else ""))
+        files, waiting = verify_published(hub, store, scratch) if collab is None else (0, 0)
+    say(
+        f"verified {len(last)} collaborations and {files} published files"
+        + (f", {behind} collaborations behind" if behind else "")
+        + (f", {waiting} published files not sent yet" if waiting else "")
+    )
     return 0
 
 
+def verify_published(hub: Hub, store: mirror.Store, scratch: Path) -> tuple[int, int]:
+    """Download and re-hash every published file against the hub's copy; (checked, not sent)."""
+    try:
+        keys = store.keys(published_key(""))
+    except StoreError as e:
+        raise UserError(str(e)) from None
+    checked = waiting = 0
+    for path in published_files(hub):
+        key = published_key(str(path.relative_to(hub.published)))
+        if key not in keys:
+            waiting += 1
+            continue
+        replay.fetch(store, key, scratch / "published", keys[key])
+        if sha256_file(scratch / "published") != sha256_file(path):
+            raise UserError(f"{key} in the mirror differs from the hub's file (sha256)")
+        checked += 1
+    return checked, waiting
+
+
+def _scratch_repo(path: Path) -> None:
+    proc.run("git", "init", "--quiet", "--bare", "--template=", str(path))
+
+
 def verify_store(
-    store: mirror.Store, scratch: Path, only: CollabId | None
+    store: mirror.Store,
+    scratch: Path,
+    only: CollabId | None,
+    update: Update = lambda done, total: None,
 ) -> dict[CollabId, Manifest]:
     """Check each collaboration's chain (all, or `only`); the newest manifest of each."""
     try:
@@ -112,13 +157,14 @@ def verify_store(
         if only not in found:
             raise UserError(f"the mirror holds no backup of {only}")
         found = {only: found[only]}
-    last = {}
+    last: dict[CollabId, Manifest] = {}
     for cid, chains in found.items():
-        names = replay.chain_names(cid, chains)
-        manifests = replay.load_manifests(store, keys, names, scratch)
+        update(len(last), len(found))
         dest = scratch / f"{cid}.git"
-        proc.run("git", "init", "--quiet", "--bare", "--template=", str(dest))
-        replay.replay(store, manifests, dest, scratch)
+        manifests, _ = replay.newest_good(
+            store, keys, cid, chains, (dest, scratch), _scratch_repo, fallback=False
+        )
         shutil.rmtree(dest)
         last[cid] = manifests[-1]
+    update(len(last), len(found))
     return last

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from git_nbcollab.client import link
-from git_nbcollab.output import table
+from git_nbcollab.output import print_json, table
 
 
-def list_collabs() -> int:
+def list_collabs(*, as_json: bool = False) -> int:
     answer = link.configured().call("list")
+    if as_json:
+        print_json(answer["collabs"])
+        return 0
     rows = [
         (c["id"], c["name"], ", ".join(c["members"]), ", ".join(c["branches"]))
         for c in answer["collabs"]

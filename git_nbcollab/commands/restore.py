@@ -24,7 +24,7 @@ from git_nbcollab.fsutil import atomic_write
 from git_nbcollab.hub import repos
 from git_nbcollab.layout import Hub, Settings
 from git_nbcollab.names import ZERO, CollabId
-from git_nbcollab.output import say
+from git_nbcollab.output import progress, say
 
 
 def _rebuild(
@@ -34,15 +34,28 @@ def _rebuild(
     chains: dict[int, set[int]],
     stage: Path,
     settings: Settings,
+    target: str,
 ) -> Manifest:
-    names = replay.chain_names(cid, chains)
-    manifests = replay.load_manifests(store, keys, names, stage)
+    """Replay the newest chain that is whole; the manifest the hub's spool continues from."""
     dest = stage / "collabs" / f"{cid}.git"
-    repos.init_bare(dest, settings.python)
-    replay.replay(store, manifests, dest, stage)
+    manifests, damaged = replay.newest_good(
+        store,
+        keys,
+        cid,
+        chains,
+        (dest, stage),
+        lambda path: repos.init_bare(path, settings.python),
+        fallback=True,
+    )
     meta = replay.meta_of(manifests)
     atomic_write(dest / "collab.json", json.dumps(meta, indent=1).encode(), 0o600)
-    return manifests[-1]._replace(meta=meta)
+    last = manifests[-1]._replace(meta=meta, mirror=target)
+    for why in damaged:
+        say(f"{cid}: passed over a damaged chain: {why}")
+    if damaged:  # restored from an older chain: say so, and start the next bundle a new chain
+        say(f"{cid}: restored from the older chain {last.chain:06d} (up to {last.name})")
+        last = last._replace(chain=max(chains), mirror="")  # "" is no mirror: plan starts anew
+    return last
 
 
 def _published(store: mirror.Store, keys: dict[str, int], hub: Hub, stage: Path) -> list[str]:
@@ -82,7 +95,8 @@ def restore(*, source: str, root: Path, collab: CollabId | None, s3_endpoint: st
     accounts.require_root("git nbcollab restore")
     hub = Hub(root.absolute())
     settings = hub.settings
-    store = mirror.open_store(mirror.check_mirror(source, "--from"), s3_endpoint)
+    target = mirror.check_mirror(source, "--from")
+    store = mirror.open_store(target, s3_endpoint)
     try:
         keys = store.keys("")
     except StoreError as e:
@@ -100,13 +114,15 @@ def restore(*, source: str, root: Path, collab: CollabId | None, s3_endpoint: st
     stage = Path(tempfile.mkdtemp(dir=hub.root, prefix=".restore-"))
     try:
         (stage / "collabs").mkdir()
-        last = {
-            cid: _rebuild(store, keys, cid, chains, stage, settings)
-            for cid, chains in sorted(found.items())
-        }
+        last: dict[CollabId, Manifest] = {}
+        with progress("restoring collaborations") as update:
+            for cid, chains in sorted(found.items()):
+                update(len(last), len(found))
+                last[cid] = _rebuild(store, keys, cid, chains, stage, settings, target)
+            update(len(last), len(found))
         fresh = _published(store, keys, hub, stage) if collab is None else []
         _hand_over(stage, hub, settings)
-        _move_in(hub, stage, last, fresh, source, settings)
+        _move_in(hub, stage, last, fresh, settings)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     for cid, manifest in sorted(last.items()):
@@ -125,7 +141,6 @@ def _move_in(
     stage: Path,
     last: dict[CollabId, Manifest],
     fresh: list[str],
-    source: str,
     settings: Settings,
 ) -> None:
     """Everything checked: move it into the hub, and let the spool continue the same chains."""
@@ -134,7 +149,7 @@ def _move_in(
     for path in (spool.pending, spool.queue, spool.state):
         shutil.chown(path, settings.service_user, settings.service_user)
     for cid, manifest in last.items():
-        spool.remember(manifest._replace(mirror=mirror.check_mirror(source)))
+        spool.remember(manifest)
         shutil.chown(spool.state / f"{cid}.json", settings.service_user, settings.service_user)
         os.rename(stage / "collabs" / f"{cid}.git", hub.repo(cid))
     for rel in fresh:

@@ -11,10 +11,10 @@ from git_nbcollab.client import link
 from git_nbcollab.commands.publish import collab_or_here
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import final_file, notebook_name, parse_shown
-from git_nbcollab.output import say, table
+from git_nbcollab.output import print_json, say, table
 
 
-def versions(*, which: str | None) -> int:
+def versions(*, which: str | None, as_json: bool = False) -> int:
     """`which` is a notebook name, a collaboration, or (None) the working copy's."""
     try:
         query = ["--spec", str(collab_or_here(which))]
@@ -23,6 +23,9 @@ def versions(*, which: str | None) -> int:
             raise
         query = ["--name", notebook_name(which)]
     found = link.configured().call("versions", *query)["versions"]
+    if as_json:
+        print_json(found)
+        return 0
     rows = [
         (v["shown"], v["time"], v["published_by"], ", ".join(v["authors"]), v["message"])
         for v in found
@@ -56,12 +59,15 @@ def _fetch(client: link.Client, meta: dict[str, str]) -> Path:
     return target
 
 
-def show(*, version: str, fetch: bool) -> int:
+def show(*, version: str, fetch: bool = False, as_json: bool = False) -> int:
     """Where a published version is; off the box (its file not here), how to get it, or with
     `fetch` the file itself, written here."""
     parse_shown(version)
     with link.connect() as client:
         meta = client.call("show", version)["version"]
+        if as_json:
+            print_json(meta)
+            return 0
         if fetch:
             say(f"wrote {_fetch(client, meta)}")
         elif os.access(meta["file"], os.R_OK):

@@ -19,6 +19,11 @@ def manifest(chain: int, seq: int, mirror: str = "/m") -> Manifest:
     return Manifest(CID, chain, seq, {"refs/heads/u/a/main": "1" * 40}, None, 0, {}, mirror)
 
 
+def grown(chain: int, seq: int, *, total: int, full: int) -> Manifest:
+    """A chain whose bundles add up to `total` bytes, `full` of them its full bundle."""
+    return manifest(chain, seq)._replace(chain_bytes=total, full_bytes=full)
+
+
 @pytest.mark.parametrize(
     ("last", "full_every", "step"),
     [
@@ -28,12 +33,20 @@ def manifest(chain: int, seq: int, mirror: str = "/m") -> Manifest:
         (manifest(0, 99), 100, Step(1, 0, True)),  # every 100 bundles a new chain
         (manifest(3, 0), 1, Step(4, 0, True)),  # full every time
         (manifest(2, 5, mirror="s3://old/p"), 100, Step(3, 0, True)),  # a new mirror: full
+        (grown(0, 4, total=50 << 20, full=30 << 20), 100, Step(0, 5, False)),  # 20 MB < 30 MB
+        (grown(0, 4, total=70 << 20, full=30 << 20), 100, Step(1, 0, True)),  # 40 MB > 30 MB
+        (grown(0, 4, total=(1 << 20) + 10, full=10), 100, Step(0, 5, False)),  # tiny: 1 MB floor
+        (grown(0, 4, total=(3 << 20), full=10), 100, Step(1, 0, True)),
     ],
 )
 def test_plan_puts_the_next_bundle_in_its_chain(
     last: Manifest | None, full_every: int, step: Step
 ) -> None:
     assert plan(last, full_every, "/m") == step
+
+
+def test_a_pruned_basis_starts_a_new_chain() -> None:
+    assert plan(manifest(0, 3), 100, "/m", basis_gone=True) == Step(1, 0, True)
 
 
 def test_ref_changes_list_creations_updates_and_deletions() -> None:

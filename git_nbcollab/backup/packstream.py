@@ -1,0 +1,61 @@
+"""A whole bundle chain as one pack: restore indexes it in a single `git index-pack`.
+
+Unbundling a chain one bundle at a time makes `index-pack --fix-thin` inflate, hash and
+rewrite every delta base again for each small bundle (3.2 s per 2.5 kB bundle against an
+80 MB notebook). A chain starts with a full bundle and each later bundle's deltas point only
+at objects of earlier ones, so the packs of the chain, laid end to end under one header,
+are a complete pack: offsets of OFS_DELTA entries are relative to their own entry and stay
+valid, REF_DELTA bases are found earlier in the stream. One index-pack then costs what a
+clone of the same objects costs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+HEADER = 12  # "PACK", version, object count
+TRAILER = 20  # sha1 of everything before it
+CHUNK = 1 << 20
+BUNDLE_SIGNATURES = (b"# v2 git bundle\n", b"# v3 git bundle\n")
+
+
+class NotABundle(ValueError):
+    pass
+
+
+def pack_offset(path: Path) -> tuple[int, int]:
+    """(where the pack starts in the bundle file, its object count)."""
+    with open(path, "rb") as f:
+        if f.readline() not in BUNDLE_SIGNATURES:
+            raise NotABundle("not a git bundle")
+        while (line := f.readline()) not in (b"\n", b""):
+            pass
+        if not line:
+            raise NotABundle("the bundle has no pack")
+        start = f.tell()
+        head = f.read(HEADER)
+    if len(head) != HEADER or head[:4] != b"PACK" or struct.unpack(">I", head[4:8])[0] != 2:
+        raise NotABundle("the bundle's pack has no version 2 header")
+    return start, struct.unpack(">I", head[8:12])[0]
+
+
+def chain_pack(bundles: Sequence[Path]) -> Iterator[bytes]:
+    """The packs of `bundles` (in chain order) as one pack stream, header and trailer made anew."""
+    places = [(path, *pack_offset(path)) for path in bundles]
+    digest = hashlib.sha1()
+    header = b"PACK" + struct.pack(">II", 2, sum(count for _, _, count in places))
+    digest.update(header)
+    yield header
+    for path, start, _ in places:
+        end = path.stat().st_size - TRAILER
+        with open(path, "rb") as f:
+            f.seek(start + HEADER)
+            left = end - start - HEADER
+            while left > 0 and (chunk := f.read(min(CHUNK, left))):
+                left -= len(chunk)
+                digest.update(chunk)
+                yield chunk
+    yield digest.digest()

@@ -87,6 +87,7 @@ def _own_work_at_once(
             if cell < 3:
                 edit_cell(copy / f"{name}.ipynb", cell, f"# {short} {k}")
             _write(box, short, copy / f"{short}.txt", f"{short} {k}\n")
+            _git(box, short, copy, "add", f"{short}.txt")  # sync shares only what git tracks
             steps = [["git", "nbcollab", "sync"]] + [["git", "nbpublish", "--", name]] * publish
             for step in steps:
                 done = box.run(short, *step, cwd=copy)

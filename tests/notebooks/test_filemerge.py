@@ -36,7 +36,7 @@ def test_each_conflicting_cell_holds_both_versions_marked() -> None:
     ours = edited(SALES, {0: "# alice", 2: "print('alice')"})
     theirs = edited(SALES, {0: "# bob", 2: "print('bob')"})
     merged = merge_file(SALES, ours, theirs, NAMES)
-    assert len(merged.conflicts) == 2 and "cell 0" in merged.conflicts[0]
+    assert len(merged.conflicts) == 2 and merged.conflicts[0].startswith("cell 1 (")
     got = sources(merged.data)  # reading validates: the result is a notebook
     assert got[0] == "<<<<<<< alice\n# alice\n=======\n# bob\n>>>>>>> bob\n"
     assert got[1] == sources(SALES)[1], "the cell nobody changed is untouched"
@@ -48,7 +48,9 @@ def test_a_cell_deleted_on_one_side_and_edited_on_the_other_is_marked() -> None:
     ours = edited(SALES, {1: None, 2: "print('alice')"})
     theirs = edited(SALES, {1: "statistics.median(sales)"})
     merged = merge_file(SALES, ours, theirs, NAMES)
-    assert merged.conflicts == ("cell 1 ('import statistics'): edited by bob but deleted by alice",)
+    assert merged.conflicts == (
+        "cell 2 ('import statistics', id mean): edited by bob but deleted by alice",
+    )
     got = sources(merged.data)
     assert got[1] == "<<<<<<< alice\n=======\nstatistics.median(sales)\n>>>>>>> bob\n"
     assert got[2] == "print('alice')"

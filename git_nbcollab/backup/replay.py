@@ -141,15 +141,17 @@ def fetch_bundle(store: Store, manifest: Manifest, dest: Path) -> Path:
 
 
 def index_chain(bundles: list[Path], dest: Path, last: Manifest) -> None:
+    """The chain's packs as one pack; when a later bundle carries an object an earlier one
+    already had (index-pack refuses such a stream), each bundle on its own, in order."""
     try:
-        proc.feed(
-            "git",
-            "--git-dir",
-            str(dest),
-            "index-pack",
-            "--stdin",
-            chunks=packstream.chain_pack(bundles),
-        )
+        stream = packstream.chain_pack(bundles)
+        proc.feed("git", "--git-dir", str(dest), "index-pack", "--stdin", chunks=stream)
+        return
+    except proc.ProcessError:
+        pass
+    try:
+        for bundle in bundles:
+            repo.git(dest, "bundle", "unbundle", str(bundle))
     except proc.ProcessError as e:
         raise UserError(
             f"chain ending at {last.name} does not apply ({e.message}); nothing restored"

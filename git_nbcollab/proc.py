@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -62,6 +61,8 @@ def out(
 
 def feed(*cmd: str, chunks: Iterable[bytes]) -> bytes:
     """Run a command with `chunks` streamed into its stdin (more than fits in memory); stdout."""
+    import tempfile  # not at the top: every push's hook imports this module
+
     with tempfile.TemporaryFile() as err:
         child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
         assert child.stdin is not None and child.stdout is not None

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from git_nbcollab.layout import Hub
 
 RUNUSER = "/usr/sbin/runuser"  # root hands work to the service account with it
+NICE = 10  # the uploader's niceness: it runs behind every push
 
 
 # Where requests wait, under the hub root. Spelled here, not through hub.Hub and spool.Spool
@@ -61,6 +62,7 @@ def start_uploader(root: str) -> None:
         os.setsid()
         if os.fork():
             os._exit(0)
+        os.nice(NICE)  # bundling and repacking yield the CPU to the pushes people wait for
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)

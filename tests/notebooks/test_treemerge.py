@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
 import pytest
 
 from git_nbcollab.notebooks import notebook
-from git_nbcollab.notebooks.treemerge import Side, merge
+from git_nbcollab.notebooks.treemerge import Merged, Side, merge
 from tests.box import FIXTURES
 
 CASES = FIXTURES / "merge"
@@ -243,25 +244,42 @@ def appended(data: bytes, source: str) -> bytes:
     return notebook.dumps(nb)
 
 
-def test_criss_cross_notebooks_merge_cell_by_cell_against_the_virtual_base(
+def notebook_criss_cross(
     tmp_path: Path,
-) -> None:
-    nb = SALES.read_bytes()
-    alice_1, bob_1 = edited(nb, 0, "# alice 1"), edited(nb, 2, "print('bob 1')")
-    both = notebook.merge(nb, alice_1, bob_1).notebook
+    nb: bytes,
+    firsts: tuple[bytes, bytes],
+    seconds: Callable[[bytes], tuple[bytes, bytes]],
+) -> tuple[Path, Merged]:
+    """alice and bob change `nb` (`firsts`), each merges the other's, then both change the
+    merge again (`seconds`); the repo and the merge of their two tips."""
+    both = notebook.merge(nb, *firsts).notebook
     assert both is not None
+    again = seconds(both)
     repo, alice, bob = criss_cross(
         tmp_path,
         {
             "base": {"sales.ipynb": nb},
-            "alice 1": {"sales.ipynb": alice_1},
-            "bob 1": {"sales.ipynb": bob_1},
+            "alice 1": {"sales.ipynb": firsts[0]},
+            "bob 1": {"sales.ipynb": firsts[1]},
             "merged": {"sales.ipynb": both},
-            "alice 2": {"sales.ipynb": edited(both, 0, "# alice 2")},
-            "bob 2": {"sales.ipynb": edited(both, 2, "print('bob 2')")},
+            "alice 2": {"sales.ipynb": again[0]},
+            "bob 2": {"sales.ipynb": again[1]},
         },
     )
-    merged = merge(pygit2.Repository(str(repo)), [alice, bob], author=AUTHOR)
+    return repo, merge(pygit2.Repository(str(repo)), [alice, bob], author=AUTHOR)
+
+
+def test_criss_cross_notebooks_merge_cell_by_cell_against_the_virtual_base(
+    tmp_path: Path,
+) -> None:
+    nb = SALES.read_bytes()
+    firsts = edited(nb, 0, "# alice 1"), edited(nb, 2, "print('bob 1')")
+    repo, merged = notebook_criss_cross(
+        tmp_path,
+        nb,
+        firsts,
+        lambda both: (edited(both, 0, "# alice 2"), edited(both, 2, "print('bob 2')")),
+    )
     assert merged.conflicts == (), "only alice edited cell 0 again, only bob cell 2"
     assert merged.commit is not None
     got = sources(file_at(repo, merged.commit, "sales.ipynb"))
@@ -272,22 +290,15 @@ def test_the_virtual_base_of_notebooks_is_merged_cell_by_cell(tmp_path: Path) ->
     """Both append a cell, merge each other, and append again: git's text merge of the two
     bases leaves markers inside the JSON; the virtual base must be a notebook to merge against."""
     nb = SALES.read_bytes()
-    alice_1, bob_1 = appended(nb, "alice_1 = 1"), appended(nb, "bob_1 = 1")
-    both = notebook.merge(nb, alice_1, bob_1).notebook
-    assert both is not None
-    repo, alice, bob = criss_cross(
+    firsts = appended(nb, "alice_1 = 1"), appended(nb, "bob_1 = 1")
+    repo, merged = notebook_criss_cross(
         tmp_path,
-        {
-            "base": {"sales.ipynb": nb},
-            "alice 1": {"sales.ipynb": alice_1},
-            "bob 1": {"sales.ipynb": bob_1},
-            "merged": {"sales.ipynb": both},
-            "alice 2": {"sales.ipynb": appended(both, "alice_2 = 2")},
-            "bob 2": {"sales.ipynb": appended(both, "bob_2 = 2")},
-        },
+        nb,
+        firsts,
+        lambda both: (appended(both, "alice_2 = 2"), appended(both, "bob_2 = 2")),
     )
-    merged = merge(pygit2.Repository(str(repo)), [alice, bob], author=AUTHOR)
     assert merged.conflicts == ()
     assert merged.commit is not None
     got = sources(file_at(repo, merged.commit, "sales.ipynb"))
-    assert got == [*sources(both), "alice_2 = 2", "bob_2 = 2"]
+    both = notebook.merge(nb, *firsts).notebook
+    assert both is not None and got == [*sources(both), "alice_2 = 2", "bob_2 = 2"]

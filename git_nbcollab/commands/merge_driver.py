@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from git_nbcollab.errors import UserError
 from git_nbcollab.notebooks import filemerge
 
 
@@ -19,7 +20,12 @@ def merge_driver(*, base: Path, ours: Path, theirs: Path, path: str) -> int:
     """0 when the notebook merged cleanly; 1 when cells collide (the file then holds both
     versions of each, marked) or a side is not a notebook (the file is left as it was)."""
     settings = filemerge.Settings.from_env(os.environ)
-    ancestor, mine, other = (p.read_bytes() for p in (base, ours, theirs))
+    try:
+        ancestor, mine, other = (p.read_bytes() for p in (base, ours, theirs))
+    except OSError as e:
+        raise UserError(
+            f"cannot read {e.filename}: {e.strerror} (git runs this with its own three files)"
+        ) from None
     merged = filemerge.merge_file(ancestor or None, mine, other, settings)
     ours.write_bytes(merged.data)
     filemerge.write_note(settings, mine, other, merged.notes)

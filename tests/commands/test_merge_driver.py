@@ -129,3 +129,16 @@ def test_a_working_copy_made_before_the_driver_gets_it_on_sync(
     assert driver == "git nbcollab merge-driver %O %A %B %P"
     check = git_ok(box, "bob", copy, "check-attr", "merge", "--", bob_nb.name).stdout
     assert check.strip().endswith("merge: nbcollab")
+
+
+def test_a_missing_file_is_one_line_and_ours_is_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from git_nbcollab.cli import nbcollab
+
+    ours = tmp_path / "ours.ipynb"
+    ours.write_bytes(b"{}")
+    assert nbcollab(["merge-driver", str(tmp_path / "gone"), str(ours), str(ours), "x"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot read" in err and "gone" in err
+    assert ours.read_bytes() == b"{}"

@@ -12,9 +12,13 @@ clone of the same objects costs.
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from git_nbcollab.backup import packindex
+from git_nbcollab.backup.packindex import Obj
 
 HEADER = 12  # "PACK", version, object count
 TRAILER = 20  # sha1 of everything before it
@@ -59,3 +63,35 @@ def chain_pack(bundles: Sequence[Path]) -> Iterator[bytes]:
                 digest.update(chunk)
                 yield chunk
     yield digest.digest()
+
+
+def chain_objects(bundles: Sequence[Path], tables: Sequence[list[Obj]]) -> list[Obj]:
+    """The objects of the chain's pack (see chain_pack), from each bundle's table."""
+    objs: list[Obj] = []
+    at = HEADER
+    for path, table in zip(bundles, tables, strict=True):
+        start, count = pack_offset(path)
+        if len(table) != count:
+            raise packindex.BadTable(f"{path.name}'s table lists {len(table)} of {count} objects")
+        objs += [o._replace(offset=o.offset - HEADER + at) for o in table]
+        at += path.stat().st_size - start - HEADER - TRAILER
+    return objs
+
+
+def write_chain(bundles: Sequence[Path], objs: list[Obj], pack_dir: Path) -> bool:
+    """The chain's pack in `pack_dir` with its `.idx` made from `objs` (chain_objects): nothing
+    is inflated or hashed but the pack's own SHA-1. False, writing nothing, when an object
+    repeats in the chain (a pack index names each object once)."""
+    if len({o.oid for o in objs}) != len(objs):
+        return False
+    tmp = pack_dir / "tmp_chain.pack"
+    trailer = b""
+    with open(tmp, "wb") as out:
+        for chunk in chain_pack(bundles):
+            out.write(chunk)
+            trailer = chunk
+    name = pack_dir / f"pack-{trailer.hex()}"
+    os.rename(tmp, name.with_suffix(".pack"))
+    packindex.write_idx(objs, trailer, pack_dir / "tmp_chain.idx")
+    os.rename(pack_dir / "tmp_chain.idx", name.with_suffix(".idx"))
+    return True

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from git_nbcollab import proc, repo
-from git_nbcollab.backup import packstream
+from git_nbcollab.backup import packindex, packstream
+from git_nbcollab.backup.packindex import Obj
 from git_nbcollab.backup.spool import Manifest, read_refs, ref_changes, sha256_file
 from git_nbcollab.backup.store import Missing, Store, StoreError
 from git_nbcollab.errors import UserError
@@ -50,10 +51,11 @@ def newest_good(
     where: tuple[Path, Path],
     init: Callable[[Path], None],
     fallback: bool,
+    prove: bool = False,
 ) -> tuple[list[Manifest], list[str]]:
     """Replay the newest chain of `cid` into `where[0]` (a repo made by `init`; scratch space is
-    `where[1]`); with `fallback`, a damaged chain gives way to the next older one. Returns the
-    chain's manifests and why each newer chain was passed over."""
+    `where[1]`); with `fallback`, a damaged chain gives way to the next older one; `prove`: see
+    replay. Returns the chain's manifests and why each newer chain was passed over."""
     dest, scratch = where
     damaged: list[str] = []
     for chain in sorted(chains, reverse=True):
@@ -61,7 +63,7 @@ def newest_good(
         init(dest)
         try:
             manifests = load_manifests(store, keys, chain_names(cid, chains, chain), scratch)
-            replay(store, manifests, dest, scratch)
+            replay(store, manifests, dest, scratch, prove)
             return manifests, damaged
         except UserError as e:
             if not fallback:
@@ -84,8 +86,9 @@ def load_manifests(
             raise UserError(f"{name}.json is not a readable manifest; nothing restored") from None
         if manifest.name != name:
             raise UserError(f"{name}.json describes {manifest.name}; nothing restored")
-        if manifest.bundle_sha256 and f"{name}.bundle" not in keys:
-            raise UserError(f"{name}.bundle is missing from the mirror; nothing restored")
+        for part, sha in (("bundle", manifest.bundle_sha256), ("table", manifest.table_sha256)):
+            if sha and f"{name}.{part}" not in keys:
+                raise UserError(f"{name}.{part} is missing from the mirror; nothing restored")
         manifests.append(manifest)
     return manifests
 
@@ -107,17 +110,22 @@ def fetch(store: Store, key: str, dest: Path, size: int = 0) -> None:
         raise UserError(f"{e}; nothing restored") from None
 
 
-def replay(store: Store, manifests: list[Manifest], dest: Path, scratch: Path) -> None:
-    """Fetch and check every bundle of the chain, index them as one pack into the bare repo
-    `dest` (packstream: one pass, not one per bundle), set the refs exactly to the last
-    manifest and check the result with fsck."""
+def replay(
+    store: Store, manifests: list[Manifest], dest: Path, scratch: Path, prove: bool = False
+) -> None:
+    """Fetch and check every bundle of the chain (and its object table), make them one pack
+    in the bare repo `dest`, set the refs exactly to the last manifest and check the result
+    with fsck. With `prove`, git indexes the pack (hashing every object) and the tables must
+    agree with it."""
     bundles: list[Path] = []
+    tables: list[list[Obj] | None] = []
     try:
         for manifest in manifests:
             if manifest.bundle_sha256:
                 bundles.append(fetch_bundle(store, manifest, scratch / f"{len(bundles)}.bundle"))
+                tables.append(fetch_table(store, manifest, scratch / "table", bundles[-1]))
         if bundles:
-            index_chain(bundles, dest, manifests[-1])
+            index_chain(bundles, tables, dest, manifests[-1], prove)
     finally:
         for bundle in bundles:
             bundle.unlink(missing_ok=True)
@@ -140,15 +148,45 @@ def fetch_bundle(store: Store, manifest: Manifest, dest: Path) -> Path:
     return dest
 
 
-def index_chain(bundles: list[Path], dest: Path, last: Manifest) -> None:
-    """The chain's packs as one pack; when a later bundle carries an object an earlier one
-    already had (index-pack refuses such a stream), each bundle on its own, in order."""
+def fetch_table(store: Store, manifest: Manifest, dest: Path, bundle: Path) -> list[Obj] | None:
+    """The bundle's object table; None for a backup made before tables were kept."""
+    if not manifest.table_sha256:
+        return None
+    fetch(store, f"{manifest.name}.table", dest)
+    try:
+        if sha256_file(dest) != manifest.table_sha256:
+            raise packindex.BadTable("its sha256 is not the manifest's")
+        start = packstream.pack_offset(bundle)[0]
+        return packindex.decode(dest.read_bytes(), bundle.stat().st_size - start)
+    except packindex.BadTable as e:
+        raise UserError(f"{manifest.name}.table is corrupt ({e}); nothing restored") from None
+    finally:
+        dest.unlink(missing_ok=True)
+
+
+def index_chain(
+    bundles: list[Path], tables: list[list[Obj] | None], dest: Path, last: Manifest, prove: bool
+) -> None:
+    """The chain's packs as one pack: indexed from the tables when every bundle has one, else
+    by git; when a later bundle carries an object an earlier one already had (one pack cannot
+    hold it twice), each bundle on its own, in order."""
+    objs = None
+    if all(table is not None for table in tables):
+        try:
+            objs = packstream.chain_objects(bundles, [t for t in tables if t is not None])
+        except packindex.BadTable as e:
+            raise UserError(f"chain ending at {last.name}: {e}; nothing restored") from None
+        if not prove and packstream.write_chain(bundles, objs, dest / "objects" / "pack"):
+            return
     try:
         stream = packstream.chain_pack(bundles)
-        proc.feed("git", "--git-dir", str(dest), "index-pack", "--stdin", chunks=stream)
-        return
+        answer = proc.feed("git", "--git-dir", str(dest), "index-pack", "--stdin", chunks=stream)
     except proc.ProcessError:
-        pass
+        answer = b""
+    if answer:
+        if objs is not None:
+            _agree(dest, answer, objs, last)
+        return
     try:
         for bundle in bundles:
             repo.git(dest, "bundle", "unbundle", str(bundle))
@@ -156,6 +194,17 @@ def index_chain(bundles: list[Path], dest: Path, last: Manifest) -> None:
         raise UserError(
             f"chain ending at {last.name} does not apply ({e.message}); nothing restored"
         ) from None
+
+
+def _agree(dest: Path, answer: bytes, objs: list[Obj], last: Manifest) -> None:
+    """The tables name every object where git found it, with its CRC."""
+    name = answer.decode().split()[-1]
+    found = packindex.read_idx(dest / "objects" / "pack" / f"pack-{name}.idx")
+    if sorted(found) != sorted(objs):
+        raise UserError(
+            f"the object tables of the chain ending at {last.name} disagree with its bundles;"
+            " nothing restored"
+        )
 
 
 def set_refs(path: Path, wanted: dict[str, str]) -> None:

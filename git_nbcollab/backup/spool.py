@@ -5,11 +5,13 @@ Layout under `<root>/spool/` (the service account's, 0700):
     pending/<id>          a request to back up a collaboration (hooks and hub-side writers);
                           .<id> while the uploader bundles it (kept if it dies meanwhile)
     queue/<n>-<id>-<chain>-<seq>.bundle   the bundle (absent when nothing new: refs only)
+    queue/<n>-<id>-<chain>-<seq>.table    the bundle's object table (see packindex)
     queue/<n>-<id>-<chain>-<seq>.json     its manifest, written last: the entry is complete
     state/<id>.json       the last manifest queued for that collaboration: the next basis
 
-A manifest records every ref (`git for-each-ref`, so deletions are restorable), the bundle's
-sha256 and size, and the collaboration's collab.json when it changed (always in a full one).
+A manifest records every ref (`git for-each-ref`, so deletions are restorable), the sha256 of
+the bundle (and its size) and of its object table, and the collaboration's collab.json when it
+changed (always in a full one).
 The next bundle excludes the tips of the last manifest (`--all --not <tips>`).
 
 Chains stay short: a full bundle starts a new chain when the chain's later bundles add up to
@@ -23,11 +25,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from git_nbcollab import proc
-from git_nbcollab.backup import PENDING, packing
+from git_nbcollab.backup import PENDING, packindex, packing, packstream
 from git_nbcollab.fsutil import atomic_write
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import _ID, CollabId, collab_id, entry_name
@@ -56,6 +59,7 @@ class Manifest(NamedTuple):
     mirror: str = ""  # the mirror this chain lives in (kept in the spool's state, not sent)
     chain_bytes: int = 0  # bytes of every bundle of this chain so far, this one included
     full_bytes: int = 0  # bytes of the chain's full bundle
+    table_sha256: str | None = None  # the bundle's object table (packindex); None: none made
 
     @property
     def name(self) -> str:
@@ -119,17 +123,43 @@ def read_refs(repo: Path) -> dict[str, str]:
     return {ref: oid for oid, ref in (line.split(" ", 1) for line in listing.splitlines())}
 
 
-def _bundle(repo: Path, dest: Path, basis: list[str]) -> bool:
-    """Write an `--all` bundle excluding `basis`; False when there is nothing new."""
+def write_bundle(repo: Path, dest: Path, basis: list[str], refs: dict[str, str]) -> bytes | None:
+    """Write an `--all` bundle excluding `basis` (thin: deltas on the basis); its object table
+    (packindex), or None when there is nothing new."""
+    git = ("git", "--git-dir", str(repo), *packing.NO_BITMAPS)
+    if not basis:
+        return _full_bundle(git, dest, refs)
     stdin = "".join(f"^{oid}\n" for oid in basis).encode()
-    git = ("git", "--git-dir", str(repo), *packing.NO_BITMAPS)  # thin: deltas on the basis
     cmd = (*git, "bundle", "create", "--quiet", str(dest), "--all")
     done = proc.run(*cmd, "--stdin", input=stdin, check=False)
     if done.returncode == 128 and b"empty bundle" in done.stderr:
-        return False
+        return None
     if done.returncode != 0:
         raise proc.ProcessError(cmd, done.returncode, done.stdout, done.stderr)
-    return True
+    return packindex.table_of(repo, dest, packstream.pack_offset(dest)[0], dest.parent)
+
+
+def _full_bundle(git: tuple[str, ...], dest: Path, refs: dict[str, str]) -> bytes | None:
+    """A bundle of every ref, its pack written by pack-objects with its `.idx`: the table comes
+    from the objects pack-objects named, without hashing any of them again."""
+    if not refs:
+        return None
+    tips = "".join(f"{oid}\n" for oid in sorted(set(refs.values()))).encode()
+    base = dest.parent / ".full"
+    name = proc.out(
+        *git, "pack-objects", "--revs", "--delta-base-offset", "-q", str(base), input=tips
+    )
+    pack = Path(f"{base}-{name.strip()}.pack")
+    try:
+        with open(dest, "wb") as out, open(pack, "rb") as src:
+            out.write(b"# v2 git bundle\n")
+            out.write("".join(f"{oid} {ref}\n" for ref, oid in sorted(refs.items())).encode())
+            out.write(b"\n")
+            shutil.copyfileobj(src, out, CHUNK)
+        return packindex.encode(packindex.read_idx(pack.with_suffix(".idx")))
+    finally:
+        pack.unlink(missing_ok=True)
+        pack.with_suffix(".idx").unlink(missing_ok=True)
 
 
 class Spool(NamedTuple):
@@ -206,11 +236,12 @@ class Spool(NamedTuple):
             meta = json.loads((repo / "collab.json").read_bytes())
             if last and not step.full and refs == last.refs and meta == last.meta:
                 return None
-            has_bundle = _bundle(repo, tmp, basis)
+            table = write_bundle(repo, tmp, basis, refs)
             if read_refs(repo) == refs:
                 break
         else:
             raise RuntimeError(f"refs of {cid} kept moving while it was bundled")
+        has_bundle = table is not None
         manifest = Manifest(
             collab=cid,
             chain=step.chain,
@@ -218,6 +249,7 @@ class Spool(NamedTuple):
             refs=refs,
             bundle_sha256=sha256_file(tmp) if has_bundle else None,
             bundle_size=(size := tmp.stat().st_size if has_bundle else 0),
+            table_sha256=hashlib.sha256(table).hexdigest() if table is not None else None,
             meta=meta,
             mirror=mirror,
         )
@@ -229,7 +261,8 @@ class Spool(NamedTuple):
             )
         same_meta = last is not None and not step.full and last.meta == meta
         stem = f"{self._next_number():012d}-{cid}-{step.chain:06d}-{step.seq:06d}"
-        if has_bundle:
+        if table is not None:
+            atomic_write(self.queue / f"{stem}.table", table, 0o600)
             os.replace(tmp, self.queue / f"{stem}.bundle")
         sent = manifest._replace(mirror="")  # the mirror matters to this spool only
         sent = sent._replace(meta=None) if same_meta else sent

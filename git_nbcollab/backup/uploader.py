@@ -71,9 +71,14 @@ def send_entry(store: mirror.Store, manifest_path: Path) -> int:
         bundle = manifest_path.with_suffix(".bundle")
         store.put(f"{manifest.name}.bundle", bundle, manifest.bundle_sha256)
         sent += manifest.bundle_size
+    if manifest.table_sha256:
+        table = manifest_path.with_suffix(".table")
+        store.put(f"{manifest.name}.table", table, manifest.table_sha256)
+        sent += table.stat().st_size
     store.put(f"{manifest.name}.json", manifest_path, sha256_file(manifest_path))
     sent += manifest_path.stat().st_size
-    manifest_path.with_suffix(".bundle").unlink(missing_ok=True)
+    for suffix in (".bundle", ".table"):
+        manifest_path.with_suffix(suffix).unlink(missing_ok=True)
     manifest_path.unlink()
     return sent
 

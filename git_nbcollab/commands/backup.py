@@ -162,7 +162,7 @@ def verify_store(
         update(len(last), len(found))
         dest = scratch / f"{cid}.git"
         manifests, _ = replay.newest_good(
-            store, keys, cid, chains, (dest, scratch), _scratch_repo, fallback=False
+            store, keys, cid, chains, (dest, scratch), _scratch_repo, fallback=False, prove=True
         )
         shutil.rmtree(dest)
         last[cid] = manifests[-1]

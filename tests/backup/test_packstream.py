@@ -101,7 +101,8 @@ def test_a_chain_whose_bundles_repeat_objects_still_restores(tmp_path: Path) -> 
                 stream = packstream.chain_pack(chain)
                 proc.feed("git", "--git-dir", str(dest), "index-pack", "--stdin", chunks=stream)
             continue
-        replay.index_chain(chain, dest, SimpleNamespace(name="chain"))  # type: ignore[arg-type]
+        last = SimpleNamespace(name="chain")
+        replay.index_chain(chain, [None] * len(chain), dest, last, prove=False)  # type: ignore[arg-type]
         git(dest, "update-ref", "refs/heads/main", git(work, "rev-parse", "HEAD").strip())
         git(dest, "fsck", "--strict")
         assert objects(dest) == objects(work)

@@ -3,7 +3,9 @@ damaged; verify re-hashes the published files. Real pushes, the real uploader an
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
 
 import pytest
 
@@ -19,30 +21,65 @@ from tests.commands.test_backup import (
 )
 
 
-def test_a_chain_is_restored_as_one_pack(box: Box) -> None:
+def test_a_chain_is_restored_as_one_pack_indexed_from_its_tables(box: Box) -> None:
     cid = box.share("alice", ["bob"], "rs-onepack.ipynb")
     copy = clone_as_bob(box, cid, "rs-onepack")
     for i in range(3):
         bob_commits(box, copy, f"onepack-{i}")
     backup_run(box)
-    assert len(list((mirror_of(box) / "collabs" / cid / "000000").glob("*.bundle"))) >= 4
+    bundles = list((mirror_of(box) / "collabs" / cid / "000000").glob("*.bundle"))
+    assert len(bundles) >= 4
+    assert all(b.with_suffix(".table").is_file() for b in bundles), "a table beside each bundle"
     code, new = restore(box, cid)
     assert code == 0
-    packs = list((new / "collabs" / f"{cid}.git" / "objects" / "pack").glob("*.pack"))
-    assert len(packs) == 1, "one index-pack for the whole chain, not one per bundle"
+    repo = new / "collabs" / f"{cid}.git"
+    packs = list((repo / "objects" / "pack").glob("*.pack"))
+    assert len(packs) == 1, "the whole chain as one pack, not one per bundle"
     assert_same_repo(box, cid, new)
+    fsck = subprocess.run(["git", "--git-dir", str(repo), "fsck", "--strict"], capture_output=True)
+    assert fsck.returncode == 0, fsck.stderr  # git hashes every object the tables named
 
 
+def test_verify_proves_the_tables_against_git(box: Box) -> None:
+    """A table that names an object at another's place, recorded with its own sha256 (as a
+    faulty uploader would write it): restore cannot see it, verify indexes with git and does."""
+    cid = box.share("alice", ["bob"], "rs-tables.ipynb")
+    copy = clone_as_bob(box, cid, "rs-tables")
+    bob_commits(box, copy, "tables")
+    backup_run(box)
+    table = next((mirror_of(box) / "collabs" / cid / "000000").glob("*.table"))
+    manifest = table.with_suffix(".json")
+    saved = table.read_bytes(), manifest.read_bytes()
+    records = [saved[0][i : i + 32] for i in range(0, len(saved[0]), 32)]
+    swapped = records[1][:20] + records[0][20:], records[0][:20] + records[1][20:]
+    wrong = b"".join([*swapped, *records[2:]])
+    fields = json.loads(saved[1])
+    fields["table_sha256"] = hashlib.sha256(wrong).hexdigest()
+    try:
+        table.write_bytes(wrong)
+        manifest.write_text(json.dumps(fields))
+        done = box.run_as(
+            "root", "git", "nbcollab", "backup", "verify", "--collab", cid, "--root", str(box.root)
+        )
+    finally:
+        table.write_bytes(saved[0])
+        manifest.write_bytes(saved[1])
+    assert done.returncode == 1
+    assert "object tables of the chain ending at" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize("part", ["bundle", "table"])
 def test_restore_falls_back_to_an_older_chain_when_the_newest_is_damaged(
-    box: Box, capsys: pytest.CaptureFixture[str]
+    box: Box, capsys: pytest.CaptureFixture[str], part: str
 ) -> None:
     hub = Hub(box.root)
     before = hub.settings
     box.backups_idle()
     hub.save_settings(before._replace(full_every=2))
     try:
-        cid = box.share("alice", ["bob"], "rs-fallback.ipynb")  # chain 0: share, clone's push
-        copy = clone_as_bob(box, cid, "rs-fallback")
+        cid = box.share("alice", ["bob"], f"rs-fallback-{part}.ipynb")  # chain 0: share, push
+        copy = clone_as_bob(box, cid, f"rs-fallback-{part}")
         bob_commits(box, copy, "kept")
         backup_run(box)
         older = dict(box.refs(cid))
@@ -54,7 +91,7 @@ def test_restore_falls_back_to_an_older_chain_when_the_newest_is_damaged(
         box.backups_idle()
         hub.save_settings(before)
     chains = sorted((mirror_of(box) / "collabs" / cid).iterdir())
-    newest = chains[-1] / "000001.bundle"
+    newest = chains[-1] / f"000001.{part}"
     assert len(chains) >= 2 and newest.is_file(), chains
     original = newest.read_bytes()
     try:
@@ -66,7 +103,7 @@ def test_restore_falls_back_to_an_older_chain_when_the_newest_is_damaged(
     finally:
         newest.write_bytes(original)
     assert code == 0
-    assert f"{chains[-1].name}/000001.bundle is corrupt" in out, out
+    assert f"{chains[-1].name}/000001.{part} is corrupt" in out, out
     assert f"restored from the older chain {chains[-2].name}" in out, out
     repo = new / "collabs" / f"{cid}.git"
     assert (

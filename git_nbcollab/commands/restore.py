@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -77,6 +78,37 @@ def _published(store: mirror.Store, keys: dict[str, int], hub: Hub, stage: Path)
     return fresh
 
 
+AUDIT_PIECE = re.compile(rf"{audit.FOLDER}/(\d{{8}}T\d{{12}}{audit.SUFFIX})/(\d{{12}})-(\d{{12}})")
+
+
+def _audit_log(store: mirror.Store, keys: dict[str, int], hub: Hub, stage: Path) -> list[str]:
+    """The audit log's files put back together from their pieces (the newest audit.KEEP, as
+    many as the hub keeps); each piece must start where the one before it ended."""
+    found: dict[str, list[tuple[int, int, str]]] = {}
+    for key in sorted(k for k in keys if k.startswith(f"{audit.FOLDER}/")):
+        if not (match := AUDIT_PIECE.fullmatch(key)):
+            raise UserError(f"{key}: not a piece of the audit log; nothing restored")
+        found.setdefault(match[1], []).append((int(match[2]), int(match[3]), key))
+    names = sorted(found)[-audit.KEEP :]
+    if names:
+        (stage / audit.FOLDER).mkdir(0o700)
+    for name in names:
+        if (hub.root / audit.FOLDER / name).exists():
+            raise UserError(f"{hub.root / audit.FOLDER / name} exists; nothing restored")
+        end = 0
+        with open(stage / audit.FOLDER / name, "wb") as out:
+            for start, stop, key in sorted(found[name]):
+                if start != end:
+                    raise UserError(
+                        f"{key}: the audit log misses bytes {end}-{start}; nothing restored"
+                    )
+                replay.fetch(store, key, stage / "piece")
+                out.write((stage / "piece").read_bytes())
+                end = stop
+        (stage / audit.FOLDER / name).chmod(0o600)
+    return names
+
+
 def _hand_over(stage: Path, hub: Hub, settings: Settings) -> None:
     svc, team = settings.service_user, settings.team_group
     for dirpath, dirs, files in os.walk(stage):
@@ -121,8 +153,10 @@ def restore(*, source: str, root: Path, collab: CollabId | None, s3_endpoint: st
                 last[cid] = _rebuild(store, keys, cid, chains, stage, settings, target)
             update(len(last), len(found))
         fresh = _published(store, keys, hub, stage) if collab is None else []
+        logs = _audit_log(store, keys, hub, stage) if collab is None else []
         _hand_over(stage, hub, settings)
         _move_in(hub, stage, last, fresh, settings)
+        _move_logs(hub, stage, logs)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     for cid, manifest in sorted(last.items()):
@@ -130,7 +164,8 @@ def restore(*, source: str, root: Path, collab: CollabId | None, s3_endpoint: st
         audit.write(str(hub.root), "root", "restore", cid, refs)
     say(
         f"restored {len(last)} collaborations"
-        + (f" and {len(fresh)} published files" if fresh else "")
+        + (f", {len(fresh)} published files" if fresh else "")
+        + (f", {len(logs)} files of the audit log" if logs else "")
         + f" into {hub.root}"
     )
     return 0
@@ -161,3 +196,12 @@ def _move_in(
                 shutil.chown(folder, settings.service_user, settings.team_group)
                 folder.chmod(0o2750)
         os.rename(stage / "published" / rel, dest)
+
+
+def _move_logs(hub: Hub, stage: Path, names: list[str]) -> None:
+    folder = hub.root / audit.FOLDER
+    if names and not folder.exists():
+        os.rename(stage / audit.FOLDER, folder)
+        return
+    for name in names:
+        os.rename(stage / audit.FOLDER / name, folder / name)

@@ -47,27 +47,18 @@ def backup_run(box: Box) -> None:
 _restores = iter(range(1000))
 
 
+def fresh_hub(box: Box) -> Path:
+    """A new hub made by init on the box's accounts, to restore into."""
+    new = box.base / f"restored-{next(_restores)}"
+    init = ["init", "--root", str(new), "--service-user", box.service, "--team-group", box.team]
+    init += ["--ssh", f"127.0.0.1:{box.port}", "--bin-dir", str(box.bin_dir)]
+    assert nbcollab([*init, "--mirror", f"{new}-mirror"]) == 0
+    return new
+
+
 def restore(box: Box, cid: str | None, *extra: str) -> tuple[int, Path]:
     """Restore from the box's mirror into a fresh hub made by init; (exit code, new root)."""
-    new = box.base / f"restored-{next(_restores)}"
-    made = nbcollab(
-        [
-            "init",
-            "--root",
-            str(new),
-            "--service-user",
-            box.service,
-            "--team-group",
-            box.team,
-            "--ssh",
-            f"127.0.0.1:{box.port}",
-            "--bin-dir",
-            str(box.bin_dir),
-            "--mirror",
-            str(new) + "-mirror",
-        ]
-    )
-    assert made == 0
+    new = fresh_hub(box)
     args = ["restore", "--from", str(mirror_of(box)), "--root", str(new), *extra]
     return nbcollab([*args, *(["--collab", cid] if cid else [])]), new
 

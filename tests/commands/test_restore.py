@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
+from git_nbcollab import audit
+from git_nbcollab.cli import nbcollab
 from git_nbcollab.layout import Hub
 from tests.box import Box
 from tests.commands.test_backup import (
@@ -16,6 +20,7 @@ from tests.commands.test_backup import (
     backup_run,
     bob_commits,
     clone_as_bob,
+    fresh_hub,
     mirror_of,
     restore,
 )
@@ -136,3 +141,57 @@ def test_verify_rehashes_published_files(box: Box, capsys: pytest.CaptureFixture
     assert done.returncode == 1
     assert "published/rs-published/v1.0.0/rs-published_FINAL.ipynb" in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() if p.is_file() else b"/"
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def test_a_whole_hub_restore_brings_back_the_audit_log(
+    box: Box, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cid = box.share("alice", ["bob"], "rs-audit.ipynb")
+    backup_run(box)
+    mirrored = mirror_of(box) / audit.FOLDER
+    sent = {
+        folder.name: b"".join(p.read_bytes() for p in sorted(folder.iterdir()))
+        for folder in mirrored.iterdir()
+    }
+    code, new = restore(box, None)
+    assert code == 0
+    folder = new / audit.FOLDER
+    assert audit.files(str(new)) == sorted(sent)[-audit.KEEP :]
+    *older, newest = audit.files(str(new))
+    for name in older:
+        assert (folder / name).read_bytes() == sent[name], name
+    assert (folder / newest).read_bytes().startswith(sent[newest]), "then the restore's lines"
+    assert (folder.stat().st_uid, folder.stat().st_mode & 0o777) == (new.stat().st_uid, 0o700)
+    assert all((folder / n).stat().st_mode & 0o777 == 0o600 for n in audit.files(str(new)))
+    capsys.readouterr()
+    assert nbcollab(["log", "--json", "--collab", cid, "--root", str(new)]) == 0
+    ops = [json.loads(line)["op"] for line in capsys.readouterr().out.splitlines()]
+    assert "share" in ops and ops[-1] == "restore", ops
+
+
+def test_an_audit_log_with_a_missing_piece_is_refused_and_nothing_restored(
+    box: Box, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    box.share("alice", ["bob"], "rs-audit-gap.ipynb")
+    backup_run(box)
+    copy = tmp_path / "mirror"
+    shutil.copytree(mirror_of(box), copy)
+    first = sorted((copy / audit.FOLDER).iterdir())[-1]
+    piece = sorted(first.iterdir())[0]
+    start, end = piece.name.split("-")
+    piece.rename(piece.with_name(f"{int(start) + 1:012d}-{end}"))
+    new = fresh_hub(box)
+    before = tree(new)
+    capsys.readouterr()
+    args = ["restore", "--from", str(copy), "--root", str(new)]
+    assert nbcollab(args) == 1
+    err = capsys.readouterr().err
+    assert f"misses bytes 0-{int(start) + 1}" in err and err.count("\n") == 1, err
+    assert tree(new) == before, "nothing restored"

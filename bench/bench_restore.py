@@ -1,0 +1,204 @@
+"""Restore time against the bytes: curves by pushes and by notebook size, and a mirror of 10
+collaborations, each against `cp -a` and `git clone --bare --no-local` measured in the same run.
+
+Run as root: `python bench/bench_restore.py [IMAGES,...] [PUSHES,...] [BIG_IMAGES]` (defaults
+12,25,50,100 / 0,5,10,20 / 200). A notebook of N images (300 kB PNGs, base64) weighs about
+0.4 N MB. On a throwaway box with the default local mirror, bob pushes one-cell edits through
+the gate; the detached uploader bundles each push with its object table and packs the hub.
+
+1. by pushes: a 50-image notebook and max(PUSHES) pushes; for each K in PUSHES the chain's
+   first K+1 entries (the share, K pushes) are restored from a mirror holding only them.
+2. by size: notebooks of IMAGES images, 10 pushes each (the last point of 1. for 50 images).
+3. big: a BIG_IMAGES notebook with 20 pushes; its mirror folder is copied under 9 more ids
+   (manifests and collab.json rewritten, bundles and tables byte for byte: the same work as 10
+   such collaborations) and the whole mirror is restored, against `cp -a` of the mirror.
+   The issue's case was 921 MB; 200 images make about 600 MB here (2 shared cores).
+
+Each restore is timed against `cp -a` of what it reads, a `git clone --bare --no-local` of the
+restored repo (the hub's objects) and git indexing the chain as one pack (what restore did
+before the tables: time that grows with pushes x size). Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).parent)]
+
+from bench_merge import png_output, text_output  # noqa: E402
+from bench_storage import CLONE, size  # noqa: E402
+
+from git_nbcollab.backup import packstream  # noqa: E402
+from git_nbcollab.cli import nbcollab  # noqa: E402
+from git_nbcollab.notebooks import notebook  # noqa: E402
+from tests.box import Box, edit_cell  # noqa: E402
+
+MB = 1e6
+RESTORES = itertools.count()
+
+
+def build(images: int) -> bytes:
+    rng = random.Random(images)
+    cells = []
+    for i in range(4 * images):
+        image = i % 4 == 0
+        cells.append(
+            {
+                "cell_type": "code",
+                "id": f"c{i:04d}",
+                "metadata": {},
+                "execution_count": i,
+                "source": f"plot(x{i})" if image else f"{i} * {i}",
+                "outputs": [png_output(rng, i) if image else text_output(i, repr(i * i))],
+            }
+        )
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
+    return notebook.dumps(notebook.read(json.dumps(nb).encode(), "bench"))
+
+
+def timed(*cmd: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def collab(box: Box, images: int, pushes: int) -> str:
+    name = f"nb{images}x{pushes}"
+    box.put("alice", build(images), f"{name}.ipynb")
+    done = box.run("alice", "git", "nbshare", box.user("bob"), f"{name}.ipynb")
+    assert done.returncode == 0, done.stderr
+    cid = done.stdout.split("(id ")[1].split(")")[0]
+    assert box.run("bob", "git", "nbcollab", "clone", cid, name).returncode == 0
+    copy = box.home("bob") / "notebooks" / name
+    start = time.perf_counter()
+    for i in range(pushes):
+        edit_cell(copy / f"{name}.ipynb", (4 * i + 1) % (4 * images), f"y = {i}  # push {i}")
+        script = f"git commit -qam 'edit {i}' && git push -q"
+        done = box.run("bob", "sh", "-c", script, cwd=copy)
+        assert done.returncode == 0, done.stderr
+        box.backups_idle(600)  # one chain entry per push, as pushes spread over a day make
+    print(f"[make] {name}: {pushes} pushes in {time.perf_counter() - start:.0f} s")
+    return cid
+
+
+def fresh_hub(box: Box, name: str) -> Path:
+    new = box.base / name
+    init = ["init", "--root", str(new), "--service-user", box.service, "--team-group", box.team]
+    init += ["--ssh", f"127.0.0.1:{box.port}", "--bin-dir", str(box.bin_dir)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert nbcollab([*init, "--mirror", f"{new}-mirror"]) == 0
+    return new
+
+
+def restore_s(box: Box, mirror: Path, *only: str) -> tuple[float, Path]:
+    new = fresh_hub(box, f"restored-{next(RESTORES)}")
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert nbcollab(["restore", "--from", str(mirror), "--root", str(new), *only]) == 0
+    return time.perf_counter() - start, new
+
+
+def git_index_s(chain: Path, scratch: Path) -> float:
+    """git indexing the chain as one pack (hashing every object): restore before the tables."""
+    bundles = sorted(chain.glob("*.bundle"))
+    dest = scratch / "indexed.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(dest)], check=True)
+    start = time.perf_counter()
+    cmd = ("git", "--git-dir", str(dest), "index-pack", "--stdin")
+    subprocess.run(
+        cmd, input=b"".join(packstream.chain_pack(bundles)), check=True, capture_output=True
+    )
+    seconds = time.perf_counter() - start
+    shutil.rmtree(dest)
+    return seconds
+
+
+def point(box: Box, label: str, mirror: Path, cid: str, scratch: Path) -> None:
+    """Restore one collaboration from `mirror`, against its baselines."""
+    folder = mirror / "collabs" / cid
+    cp_s = timed("cp", "-a", str(folder), str(scratch / "cp"))
+    shutil.rmtree(scratch / "cp")
+    seconds, new = restore_s(box, mirror, "--collab", cid)
+    repo = new / "collabs" / f"{cid}.git"
+    clone_s = timed(*CLONE, str(repo), str(scratch / "clone.git"))
+    shutil.rmtree(scratch / "clone.git")
+    chain = sorted(folder.iterdir())[-1]
+    index_s = git_index_s(chain, scratch)
+    print(
+        f"[{label}] mirror {size(folder) / MB:6.1f} MB: restore {seconds:5.2f} s;"
+        f" cp -a {cp_s:5.2f} s ({seconds / cp_s:4.1f}x);"
+        f" clone --bare --no-local {clone_s:5.2f} s ({seconds / clone_s:4.2f}x);"
+        f" git index-pack of the chain (before) {index_s:5.2f} s"
+    )
+    shutil.rmtree(new)
+
+
+def by_pushes(box: Box, cid: str, points: list[int], scratch: Path) -> None:
+    chain = sorted((box.base / "hub-mirror" / "collabs" / cid).iterdir())[-1]
+    for k in points:
+        mirror = scratch / f"mirror-{k}"
+        part = mirror / "collabs" / cid / chain.name
+        part.mkdir(parents=True)
+        for manifest in sorted(chain.glob("*.json"))[: k + 1]:
+            for path in (manifest, *(manifest.with_suffix(s) for s in (".bundle", ".table"))):
+                if path.exists():
+                    shutil.copy2(path, part / path.name)
+        point(box, f"pushes {k:3d}", mirror, cid, scratch)
+        shutil.rmtree(mirror)
+
+
+def big(box: Box, cid: str, scratch: Path) -> None:
+    """The collaboration's mirror folder under 9 more ids, then the whole mirror restored."""
+    mirror = scratch / "big-mirror"
+    source = box.base / "hub-mirror" / "collabs" / cid
+    for n in range(10):
+        new = cid if n == 0 else f"{0xB1000000 + n:08x}"
+        shutil.copytree(source, mirror / "collabs" / new)
+        for manifest in (mirror / "collabs" / new).rglob("*.json"):
+            fields = json.loads(manifest.read_bytes())
+            fields["collab"] = new
+            if fields.get("meta"):
+                fields["meta"] = {**fields["meta"], "id": new, "name": f"big-{n}"}
+            manifest.write_text(json.dumps(fields))
+    cp_s = timed("cp", "-a", str(mirror), str(scratch / "cp"))
+    shutil.rmtree(scratch / "cp")
+    seconds, new = restore_s(box, mirror)
+    print(
+        f"[big] 10 collaborations, mirror {size(mirror) / MB:.0f} MB: restore {seconds:.2f} s;"
+        f" cp -a {cp_s:.2f} s ({seconds / cp_s:.1f}x, target <= 3x)"
+    )
+    shutil.rmtree(new)
+    shutil.rmtree(mirror)
+
+
+def main(sizes: str = "12,25,50,100", pushes: str = "0,5,10,20", big_images: int = 200) -> None:
+    points = sorted({int(p) for p in pushes.split(",")})
+    with Box.started() as box, tempfile.TemporaryDirectory(dir=box.base) as tmp:
+        scratch = Path(tmp)
+        made = {
+            images: collab(box, images, 10) for images in sorted(int(s) for s in sizes.split(","))
+        }
+        along = collab(box, 50, max(points)) if max(points) != 10 or 50 not in made else made[50]
+        large = collab(box, big_images, 20)
+        assert box.admin("backup", "run") == 0
+        box.backups_idle(1800)
+        print("restore by pushes (50 images, ~20 MB notebook):")
+        by_pushes(box, along, points, scratch)
+        print("restore by size (10 pushes):")
+        for images, cid in made.items():
+            point(box, f"{images:3d} images", box.base / "hub-mirror", cid, scratch)
+        big(box, large, scratch)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3], *(int(a) for a in sys.argv[3:4]))

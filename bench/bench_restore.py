@@ -1,18 +1,21 @@
 """Restore time against the bytes: curves by pushes and by notebook size, and a mirror of 10
 collaborations, each against `cp -a` and `git clone --bare --no-local` measured in the same run.
 
-Run as root: `python bench/bench_restore.py [IMAGES,...] [PUSHES,...] [BIG_IMAGES]` (defaults
-12,25,50,100 / 0,5,10,20 / 200). A notebook of N images (300 kB PNGs, base64) weighs about
-0.4 N MB. On a throwaway box with the default local mirror, bob pushes one-cell edits through
-the gate; the detached uploader bundles each push with its object table and packs the hub.
+Run as root: `python bench/bench_restore.py [IMAGES,...] [PUSHES,...]` (defaults 12,25,50,100
+and 0,2,5,10; `bench_restore.py s3` runs only 4.). A notebook of N images (300 kB PNGs, base64)
+weighs about 0.4 N MB. On a throwaway box with the default local mirror, bob pushes max(PUSHES)
+one-cell edits to each notebook through the gate, one at a time; the detached uploader bundles
+each push with its object table and packs the hub repo.
 
-1. by pushes: a 50-image notebook and max(PUSHES) pushes; for each K in PUSHES the chain's
-   first K+1 entries (the share, K pushes) are restored from a mirror holding only them.
-2. by size: notebooks of IMAGES images, 10 pushes each (the last point of 1. for 50 images).
-3. big: a BIG_IMAGES notebook with 20 pushes; its mirror folder is copied under 9 more ids
-   (manifests and collab.json rewritten, bundles and tables byte for byte: the same work as 10
-   such collaborations) and the whole mirror is restored, against `cp -a` of the mirror.
-   The issue's case was 921 MB; 200 images make about 600 MB here (2 shared cores).
+1. by pushes: for the largest notebook and each K in PUSHES, the chain's first K+1 entries
+   (the share, then K pushes) restored from a mirror holding only them.
+2. by size: each notebook's whole chain.
+3. big: the largest notebook's mirror folder copied under 9 more ids (manifests and
+   collab.json rewritten, bundles and tables byte for byte: the work of 10 such
+   collaborations) and the whole mirror restored. The issue's case was 921 MB of 80 MB
+   notebooks; 100 images make about 350 MB here (pushes of larger notebooks take too long on
+   2 shared cores for one session).
+4. S3: one object of 1 to 256 MB from moto_server, get_object against the transfer manager.
 
 Each restore is timed against `cp -a` of what it reads, a `git clone --bare --no-local` of the
 restored repo (the hub's objects) and git indexing the chain as one pack (what restore did
@@ -25,12 +28,15 @@ import contextlib
 import io
 import itertools
 import json
+import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).parent)]
@@ -181,24 +187,74 @@ def big(box: Box, cid: str, scratch: Path) -> None:
     shutil.rmtree(mirror)
 
 
-def main(sizes: str = "12,25,50,100", pushes: str = "0,5,10,20", big_images: int = 200) -> None:
+def median_s(way: Callable[[], object], runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        way()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def s3_downloads(sizes_mb: tuple[int, ...] = (1, 8, 16, 64, 256)) -> None:
+    """One object of each size from moto_server over HTTP: a single streamed get_object against
+    boto3's transfer manager (download_file: parallel 8 MiB ranged GETs), and what S3Store.get
+    picks by size. Medians of 3."""
+    from boto3.s3.transfer import TransferConfig
+
+    from git_nbcollab.backup.s3store import PART, S3Store
+    from tests.commands.test_backup_s3 import BUCKET, KEYS, Moto
+
+    os.environ.update(KEYS)
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dest = Path(tmp) / "src", Path(tmp) / "dest"
+        moto = Moto(Path(tmp) / "moto.log")
+        moto.start()
+        try:
+            client, store = moto.client(), S3Store(f"s3://{BUCKET}/bench", moto.url)
+            config = TransferConfig(multipart_threshold=PART, multipart_chunksize=PART)
+
+            def get_object(key: str) -> None:
+                body = client.get_object(Bucket=BUCKET, Key=key)["Body"]
+                with open(dest, "wb") as out:
+                    for chunk in body.iter_chunks(1 << 20):
+                        out.write(chunk)
+
+            for mb in sizes_mb:
+                src.write_bytes(os.urandom(mb << 20))
+                client.upload_file(str(src), BUCKET, f"bench/{mb}")
+                plain = median_s(lambda: get_object(f"bench/{mb}"))  # noqa: B023
+                managed = median_s(
+                    lambda: client.download_file(BUCKET, f"bench/{mb}", str(dest), Config=config)  # noqa: B023
+                )
+                ours = median_s(lambda: store.get(f"{mb}", dest, mb << 20))  # noqa: B023
+                print(
+                    f"[s3] {mb:4d} MB: get_object {plain:6.2f} s, download_file {managed:6.2f} s"
+                    f" ({plain / managed:4.2f}x faster), S3Store.get {ours:6.2f} s"
+                )
+                client.delete_object(Bucket=BUCKET, Key=f"bench/{mb}")
+        finally:
+            moto.stop()
+
+
+def main(sizes: str = "12,25,50", pushes: str = "0,2,5,10") -> None:
     points = sorted({int(p) for p in pushes.split(",")})
     with Box.started() as box, tempfile.TemporaryDirectory(dir=box.base) as tmp:
         scratch = Path(tmp)
-        made = {
-            images: collab(box, images, 10) for images in sorted(int(s) for s in sizes.split(","))
-        }
-        along = collab(box, 50, max(points)) if max(points) != 10 or 50 not in made else made[50]
-        large = collab(box, big_images, 20)
+        made = {n: collab(box, n, max(points)) for n in sorted(int(s) for s in sizes.split(","))}
         assert box.admin("backup", "run") == 0
         box.backups_idle(1800)
-        print("restore by pushes (50 images, ~20 MB notebook):")
-        by_pushes(box, along, points, scratch)
-        print("restore by size (10 pushes):")
+        largest = max(made)
+        print(f"restore by pushes ({largest} images):")
+        by_pushes(box, made[largest], points, scratch)
+        print(f"restore by size ({max(points)} pushes):")
         for images, cid in made.items():
             point(box, f"{images:3d} images", box.base / "hub-mirror", cid, scratch)
-        big(box, large, scratch)
+        big(box, made[largest], scratch)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3], *(int(a) for a in sys.argv[3:4]))
+    if sys.argv[1:2] == ["s3"]:
+        s3_downloads()
+        sys.exit()
+    main(*sys.argv[1:3])

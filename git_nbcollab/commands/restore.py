@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from git_nbcollab import audit
@@ -27,6 +28,8 @@ from git_nbcollab.layout import Hub, Settings
 from git_nbcollab.names import ZERO, CollabId
 from git_nbcollab.output import progress, say
 
+WORKERS = 4  # collaborations rebuilt at once
+
 
 def _rebuild(
     store: mirror.Store,
@@ -36,26 +39,57 @@ def _rebuild(
     stage: Path,
     settings: Settings,
     target: str,
-) -> Manifest:
-    """Replay the newest chain that is whole; the manifest the hub's spool continues from."""
-    dest = stage / "collabs" / f"{cid}.git"
+) -> tuple[Manifest, list[str]]:
+    """Replay the newest chain that is whole; the manifest the hub's spool continues from, and
+    what to say about chains passed over."""
+    dest, scratch = stage / "collabs" / f"{cid}.git", stage / f".scratch-{cid}"
+    scratch.mkdir()
     manifests, damaged = replay.newest_good(
         store,
         keys,
         cid,
         chains,
-        (dest, stage),
+        (dest, scratch),
         lambda path: repos.init_bare(path, settings.python),
         fallback=True,
     )
+    shutil.rmtree(scratch)
     meta = replay.meta_of(manifests)
     atomic_write(dest / "collab.json", json.dumps(meta, indent=1).encode(), 0o600)
     last = manifests[-1]._replace(meta=meta, mirror=target)
-    for why in damaged:
-        say(f"{cid}: passed over a damaged chain: {why}")
+    notes = [f"{cid}: passed over a damaged chain: {why}" for why in damaged]
     if damaged:  # restored from an older chain: say so, and start the next bundle a new chain
-        say(f"{cid}: restored from the older chain {last.chain:06d} (up to {last.name})")
+        notes.append(f"{cid}: restored from the older chain {last.chain:06d} (up to {last.name})")
         last = last._replace(chain=max(chains), mirror="")  # "" is no mirror: plan starts anew
+    return last, notes
+
+
+def _rebuild_all(
+    store: mirror.Store,
+    keys: dict[str, int],
+    found: dict[CollabId, dict[int, set[int]]],
+    stage: Path,
+    settings: Settings,
+    target: str,
+) -> dict[CollabId, Manifest]:
+    """Every collaboration, WORKERS at a time (most of the work is git and the network; the
+    first failure, in id order, stops the rest)."""
+    last: dict[CollabId, Manifest] = {}
+    with progress("restoring collaborations") as update, ThreadPoolExecutor(WORKERS) as pool:
+        jobs = {
+            cid: pool.submit(_rebuild, store, keys, cid, chains, stage, settings, target)
+            for cid, chains in sorted(found.items())
+        }
+        try:
+            for cid, job in jobs.items():
+                update(len(last), len(found))
+                last[cid], notes = job.result()
+                for note in notes:
+                    say(note)
+            update(len(last), len(found))
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
     return last
 
 
@@ -146,12 +180,7 @@ def restore(*, source: str, root: Path, collab: CollabId | None, s3_endpoint: st
     stage = Path(tempfile.mkdtemp(dir=hub.root, prefix=".restore-"))
     try:
         (stage / "collabs").mkdir()
-        last: dict[CollabId, Manifest] = {}
-        with progress("restoring collaborations") as update:
-            for cid, chains in sorted(found.items()):
-                update(len(last), len(found))
-                last[cid] = _rebuild(store, keys, cid, chains, stage, settings, target)
-            update(len(last), len(found))
+        last = _rebuild_all(store, keys, found, stage, settings, target)
         fresh = _published(store, keys, hub, stage) if collab is None else []
         logs = _audit_log(store, keys, hub, stage) if collab is None else []
         _hand_over(stage, hub, settings)

@@ -1,5 +1,7 @@
-"""Restore reads each chain in one pass, and falls back to an older chain when the newest is
-damaged; verify re-hashes the published files. Real pushes, the real uploader and mirror."""
+"""Restore lays each chain out as one pack indexed from the bundles' object tables, falls back
+to an older chain when the newest is damaged, brings back the audit log and shows progress on a
+terminal; verify proves the tables with git and re-hashes the published files. Real pushes, the
+real uploader and mirror."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from tests.commands.test_backup import (
     mirror_of,
     restore,
 )
+from tests.test_output import in_terminal
 
 
 def test_a_chain_is_restored_as_one_pack_indexed_from_its_tables(box: Box) -> None:
@@ -134,7 +137,7 @@ def test_verify_rehashes_published_files(box: Box, capsys: pytest.CaptureFixture
     assert box.admin("backup", "verify") == 0
     original = copy.read_bytes()
     try:
-        copy.write_bytes(b"[]\n")
+        copy.write_bytes(original[:1] + bytes([original[1] ^ 1]) + original[2:])  # one bit
         done = box.run_as("root", "git", "nbcollab", "backup", "verify", "--root", str(box.root))
     finally:
         copy.write_bytes(original)
@@ -195,3 +198,12 @@ def test_an_audit_log_with_a_missing_piece_is_refused_and_nothing_restored(
     err = capsys.readouterr().err
     assert f"misses bytes 0-{int(start) + 1}" in err and err.count("\n") == 1, err
     assert tree(new) == before, "nothing restored"
+
+
+def test_restore_shows_progress_on_a_terminal(box: Box) -> None:
+    cid = box.share("alice", ["bob"], "rs-progress.ipynb")
+    backup_run(box)
+    new = fresh_hub(box)
+    args = ["restore", "--from", str(mirror_of(box)), "--collab", cid, "--root", str(new)]
+    shown = in_terminal([str(box.bin_dir / "git-nbcollab"), *args])
+    assert "restoring collaborations" in shown and "restored 1 collaborations" in shown, shown

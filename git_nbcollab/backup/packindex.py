@@ -111,6 +111,7 @@ def table_of(repo: Path, bundle: Path, pack_start: int, scratch: Path) -> bytes:
     pack = scratch / ".table.pack"
     # the bases --fix-thin appends are thrown away: stored without deflating them
     git = ("git", "--git-dir", str(repo), "-c", "core.compression=0")
+    pack.unlink(missing_ok=True)  # left by an uploader that was killed: index-pack won't overwrite
     try:
         proc.feed(
             *git, "index-pack", "--stdin", "--fix-thin", str(pack), chunks=_read(bundle, pack_start)

@@ -113,3 +113,12 @@ def test_an_index_with_large_offsets_reads_back_as_git_reads_it(tmp_path: Path) 
 def test_a_table_that_does_not_fit_its_pack_is_refused(data: bytes, size: int) -> None:
     with pytest.raises(packindex.BadTable):
         packindex.decode(data, size)
+
+
+def test_a_table_left_half_made_by_a_killed_uploader_does_not_block_the_next(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".table.pack").write_bytes(b"PACK left by an uploader killed mid-way")
+    _, bundles, tables = spool_chain(tmp_path, 2)
+    assert len(tables[1]) == packstream.pack_offset(bundles[1])[1]
+    assert not (tmp_path / ".table.pack").exists()

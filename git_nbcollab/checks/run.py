@@ -96,6 +96,10 @@ def _execution(
     start = time.monotonic()
     executed, problem, kernel = _executed(box, name)
     seconds = time.monotonic() - start
+    if problem and problem.message.startswith("MemoryError"):
+        problem = Finding(
+            problem.cell, f"{problem.message} (the {limits.memory_mb} MB memory limit)"
+        )
     ok = f"ran top to bottom on {kernel} in {seconds:.1f}s"
     cells = (problem,) if problem else ()
     said = (

@@ -125,6 +125,23 @@ def test_a_notebook_cannot_reach_the_hub_homes_spool_credentials_or_network(
     assert not (box.root / "published" / "x.ipynb").exists()
 
 
+# The result file of the runner's parent (the kernel runs under the same uid): a notebook that
+# writes to every file it holds open, and tries its parent's descriptors through /proc.
+REACH_RESULT = """\
+import os, stat
+for n in os.listdir("/proc/self/fd"):
+    try:
+        if int(n) > 2 and stat.S_ISREG(os.fstat(int(n)).st_mode):
+            os.write(int(n), b"forged")
+    except OSError:
+        pass
+try:
+    print(os.listdir(f"/proc/{os.getppid()}/fd"))
+except OSError as e:
+    print(type(e).__name__)
+"""
+
+
 def test_the_notebook_runs_as_the_runner_without_groups_in_a_throwaway_copy(
     box: Box, runner: str, tmp_path: Path
 ) -> None:
@@ -140,12 +157,14 @@ def test_the_notebook_runs_as_the_runner_without_groups_in_a_throwaway_copy(
             "import os; print(os.getresuid(), os.getresgid(), os.getgroups())",
             "print(sorted(os.listdir('.')))",
             "open('data.csv', 'a').write('3,4\\n'); print(os.getcwd())",
+            REACH_RESULT,
         ),
         runner,
     )
     assert report.state == "passed", report.lines()  # cells never run are not compared
     account = pwd.getpwnam(runner)
-    ids, listing, cwd = outputs(report)
+    ids, listing, cwd, reach = outputs(report)
+    assert reach == "PermissionError"  # and the result (the JSON read above) was not spoilt
     uid, gid = account.pw_uid, account.pw_gid
     assert ids == f"({uid}, {uid}, {uid}) ({gid}, {gid}, {gid}) []"
     assert listing == "['attack.ipynb', 'data.csv']"  # no link followed, no .git

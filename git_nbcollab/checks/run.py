@@ -82,7 +82,10 @@ def _executed(box: sandbox.Sandbox, name: str) -> tuple[dict[str, Any] | None, F
     if outcome.timed_out:
         why = f"killed: did not finish within the {limits.timeout_s}s limit"
     elif outcome.code < 0 or outcome.code > 128:
-        why = f"killed by the {limits.memory_mb} MB memory or the CPU time limit"
+        why = (
+            f"killed by a limit: {limits.memory_mb} MB of memory, {limits.timeout_s}s of CPU,"
+            f" files of {sandbox.file_limit_mb(limits)} MB"
+        )
     else:
         said = outcome.stderr.decode(errors="replace").strip().splitlines()
         why = f"the runner failed (exit {outcome.code}): {said[-1] if said else 'no message'}"

@@ -148,13 +148,18 @@ def prepared(folder: Path, limits: Limits, runner: str | None) -> Iterator[Sandb
         shutil.rmtree(base, ignore_errors=True)
 
 
+def file_limit_mb(limits: Limits) -> int:
+    """The largest file the runner may write: room for the executed copy of a notebook."""
+    return max(2 * limits.max_notebook_mb, 16)
+
+
 def _command(box: Sandbox, argv: Sequence[str], result_fd: int) -> list[str]:
     limits = box.limits
     mb = 1024 * 1024
     caps = [
         f"--cpu={limits.timeout_s + GRACE_S}",
         f"--as={limits.memory_mb * mb}",
-        f"--fsize={max(2 * limits.max_notebook_mb, 16) * mb}",
+        f"--fsize={file_limit_mb(limits) * mb}",
     ]
     if box.account:
         caps.append(f"--nproc={NPROC}")

@@ -200,6 +200,21 @@ def test_a_notebook_that_allocates_without_bound_is_stopped_by_the_memory_limit(
     assert runner_processes(runner) == []
 
 
+FORK_BOMB = """\
+import os, time
+forked = 0
+try:
+    for _ in range(1000):
+        if os.fork() == 0:
+            time.sleep(600)
+            os._exit(0)
+        forked += 1
+except OSError:
+    pass
+print(forked)
+"""
+
+
 def test_processes_a_notebook_starts_die_with_the_run(
     box: Box, runner: str, tmp_path: Path
 ) -> None:
@@ -208,8 +223,10 @@ def test_processes_a_notebook_starts_die_with_the_run(
         "subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
         "subprocess.Popen(['sh', '-c', 'sleep 600 &'])"
     )
-    report = check(tmp_path / "nb", make(escape), runner)
+    report = check(tmp_path / "nb", make(escape, FORK_BOMB), runner)
     assert executes(report).passed, executes(report).message
+    forked = int(outputs(report)[1])
+    assert 100 < forked < 256  # the process limit stopped it (the kernel has threads too)
     assert runner_processes(runner) == []
 
 

@@ -58,6 +58,7 @@ def test_a_failing_notebook_is_reported_per_check_and_cell_with_exit_1(box: Box)
     report = json.loads(done.stdout)
     assert report["state"] == "failed" and report["first_failure"] == "executes"
     assert report["runner"] == box.user("alice") and report["format"] == 1
+    assert report["network"] == "closed"  # this box allows unprivileged user namespaces
     found = {c["name"]: (c["passed"], c["cells"]) for c in report["checks"]}
     assert found["executes"] == (
         False,

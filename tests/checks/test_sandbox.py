@@ -119,8 +119,19 @@ def test_a_notebook_cannot_reach_the_hub_homes_spool_credentials_or_network(
     )
     said = outputs(report)
     assert said[0] == "DONE"
-    expected = ["PermissionError 13"] * 6 + ["OSError 101"]  # ENETUNREACH: no interface is up
+    # The test box's hub is under /tmp, which the runner sees as its own empty tmpfs (a real
+    # hub, /srv/nbcollab, is kept out by its permissions: the home below shows that layer).
+    hidden = "FileNotFoundError 2" if box.root.is_relative_to("/tmp") else "PermissionError 13"
+    expected = [hidden] * 4 + ["PermissionError 13", hidden]
+    expected.append("OSError 101")  # ENETUNREACH: no interface is up, not even loopback
     assert dict(zip(targets, said[1:], strict=True)) == dict(zip(targets, expected, strict=True))
+    for path in ("hub.json", "collabs", "spool", ".aws/credentials"):  # the permission layer
+        tried = subprocess.run(
+            ["runuser", "-u", runner, "--", "ls", str(box.root / path)],
+            capture_output=True,
+            text=True,
+        )
+        assert "Permission denied" in tried.stderr, (path, tried.stdout)
     assert report.network == "closed" and report.runner == runner
     assert not (box.root / "published" / "x.ipynb").exists()
 
@@ -142,6 +153,20 @@ except OSError as e:
 """
 
 
+LEAVE_BEHIND = """\
+import os
+for d in ("/tmp", "/var/tmp", "/dev/shm"):
+    open(f"{d}/left-by-{os.environ['USER']}", "w").write("x")
+try:
+    with open("/tmp/big", "wb") as f:
+        for _ in range(100):
+            f.write(bytes(1024 * 1024))
+    print("DONE")
+except OSError as e:
+    print(type(e).__name__, e.errno)
+"""
+
+
 def test_the_notebook_runs_as_the_runner_without_groups_in_a_throwaway_copy(
     box: Box, runner: str, tmp_path: Path
 ) -> None:
@@ -158,12 +183,15 @@ def test_the_notebook_runs_as_the_runner_without_groups_in_a_throwaway_copy(
             "print(sorted(os.listdir('.')))",
             "open('data.csv', 'a').write('3,4\\n'); print(os.getcwd())",
             REACH_RESULT,
+            LEAVE_BEHIND,
         ),
         runner,
     )
     assert report.state == "passed", report.lines()  # cells never run are not compared
     account = pwd.getpwnam(runner)
-    ids, listing, cwd, reach = outputs(report)
+    ids, listing, cwd, reach, left = outputs(report)
+    assert left == "OSError 28"  # ENOSPC: /tmp is small, and private
+    assert not any(Path(d, f"left-by-{runner}").exists() for d in ("/tmp", "/var/tmp", "/dev/shm"))
     assert reach == "PermissionError"  # and the result (the JSON read above) was not spoilt
     uid, gid = account.pw_uid, account.pw_gid
     assert ids == f"({uid}, {uid}, {uid}) ({gid}, {gid}, {gid}) []"

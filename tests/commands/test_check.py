@@ -124,6 +124,19 @@ def test_a_notebook_over_the_size_limit_is_not_even_read(box: Box) -> None:
     assert "         cell 3: output 1 is 2.0 MB, over the 1 MB limit" in done.stdout
 
 
+def test_an_invalid_notebook_fails_valid_and_runs_nothing(box: Box) -> None:
+    box.put("alice", b'{"cells": [], "nbformat": 4}', "broken.ipynb")
+    done = check(box, "broken.ipynb")
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert lines[0] == "broken.ipynb: failed"
+    assert lines[1].startswith("  FAIL valid: broken.ipynb is not a valid notebook: ")
+    assert lines[2:] == [
+        f"  FAIL {name}: not run: the notebook is not valid"
+        for name in ("executes", "reproduces", "secrets", "size")
+    ]
+
+
 def test_a_project_command_runs_in_the_copy_after_the_notebook(box: Box) -> None:
     box.put("alice", make("open('result.txt', 'w').write('42')"), "made.ipynb")
     done = check(box, "made.ipynb", "--project", "test $(cat result.txt) = 42 && echo fine")

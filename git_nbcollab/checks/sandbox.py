@@ -119,14 +119,16 @@ def _namespaces(as_root: bool) -> tuple[str, ...]:
 
 def _copy(source: Path, target: Path) -> None:
     """Copy the regular files under `source` into `target`, without following a link (root
-    reads nothing a link points to); `.git` and checkpoints are left out."""
-    for folder, dirs, files in os.walk(source, followlinks=False):
+    reads nothing a link points to, even one swapped in while it copies: every folder and file
+    is opened relative to its parent's descriptor); `.git` and checkpoints are left out."""
+    for folder, dirs, files, dir_fd in os.fwalk(source, follow_symlinks=False):
         dirs[:] = [d for d in dirs if d not in SKIPPED]
         there = target / Path(folder).relative_to(source)
         there.mkdir(mode=0o700, exist_ok=True)
         for name in files:
             try:
-                fd = os.open(Path(folder, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+                fd = os.open(name, flags, dir_fd=dir_fd)
             except OSError:
                 continue  # a link, or unreadable
             with os.fdopen(fd, "rb") as src:

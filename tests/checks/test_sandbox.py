@@ -174,6 +174,7 @@ def test_the_notebook_runs_as_the_runner_without_groups_in_a_throwaway_copy(
     folder.mkdir()
     (folder / "data.csv").write_text("a,b\n1,2\n")
     (folder / "shadow").symlink_to("/etc/shadow")
+    (folder / "etc").symlink_to("/etc")
     (folder / ".git").mkdir()
     (folder / ".git" / "config").write_text("[core]\n")
     report = check(

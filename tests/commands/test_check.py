@@ -124,6 +124,17 @@ def test_a_notebook_over_the_size_limit_is_not_even_read(box: Box) -> None:
     assert "         cell 3: output 1 is 2.0 MB, over the 1 MB limit" in done.stdout
 
 
+def test_a_teammate_may_name_only_themselves_as_the_runner(box: Box) -> None:
+    box.put("alice", SALES, "sales.ipynb")
+    done = check(box, "sales.ipynb", "--runner", box.user("alice"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = check(box, "sales.ipynb", "--runner", box.user("bob"))
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"git nbcollab: only root can run notebooks as {box.user('bob')!r}: leave out the runner\n"
+    )
+
+
 def test_an_invalid_notebook_fails_valid_and_runs_nothing(box: Box) -> None:
     box.put("alice", b'{"cells": [], "nbformat": 4}', "broken.ipynb")
     done = check(box, "broken.ipynb")

@@ -78,6 +78,11 @@ class Box:
         return f"{self.prefix}svc"
 
     @property
+    def runner(self) -> str:
+        """The account published notebooks are checked as."""
+        return f"{self.service}-run"  # init's default for this service account
+
+    @property
     def team(self) -> str:
         return f"{self.prefix}team"
 
@@ -276,7 +281,7 @@ class Box:
         if self.sshd:
             self.sshd.terminate()
             self.sshd.wait(10)
-        for who in (*(self.user(s) for s in TEAM), self.service):
+        for who in (*(self.user(s) for s in TEAM), self.service, self.runner):
             pids = subprocess.run(
                 ["pgrep", "-u", who], capture_output=True, text=True
             ).stdout.split()
@@ -286,9 +291,10 @@ class Box:
         for short in TEAM:
             subprocess.run(["userdel", "--remove", self.user(short)], capture_output=True)
         subprocess.run(["userdel", self.service], capture_output=True)
+        subprocess.run(["userdel", self.runner], capture_output=True)
         if self.mounted:
             subprocess.run(["umount", "--lazy", str(self.root)], capture_output=True)
-        for group in (self.team, self.service):
+        for group in (self.team, self.service, self.runner):
             subprocess.run(["groupdel", group], capture_output=True)
         shutil.rmtree(self.base, ignore_errors=True)
 

@@ -1,0 +1,192 @@
+"""The checks of published versions on a real hub: queued at publish, run by the detached worker
+as the runner account over the real sshd, kept in the published tree and in a git note."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import stat
+import time
+from typing import Any
+
+import pytest
+
+from git_nbcollab.names import CHECKS_NOTES
+from git_nbcollab.notebooks import notebook
+from tests.box import Box, edit_cell
+
+WAIT_S = 240  # a notebook's kernel starts in seconds; two cores shared by many test runs
+
+
+def _show(box: Box, version: str) -> dict[str, Any]:
+    done = box.run("alice", "git", "nbcollab", "show", version, "--json")
+    assert done.returncode == 0, done.stderr
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
+
+
+def _checked(box: Box, version: str) -> dict[str, Any]:
+    """Poll (bounded) until the worker has finished the version's checks."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        meta = _show(box, version)
+        if meta["checks"]["state"] in ("passed", "failed"):
+            return meta
+        time.sleep(1)
+    raise AssertionError(f"{version} still {meta['checks']} after {WAIT_S}s")
+
+
+def _publish(box: Box, cid: str, name: str) -> str:
+    done = box.run("alice", "git", "nbpublish", cid, "--", name)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _sync_edit(box: Box, name: str, cell: int, source: str) -> None:
+    copy = box.home("alice") / "notebooks" / name
+    edit_cell(copy / f"{name}.ipynb", cell, source)
+    done = box.run("alice", "git", "nbcollab", "sync", cwd=copy)
+    assert done.returncode == 0, done.stderr
+
+
+def _init(box: Box, *options: str) -> int:
+    """`init` again on the box's hub, changing only the check settings given."""
+    return box.admin("init", *box.init_options(), "--bin-dir", str(box.bin_dir), *options)
+
+
+@pytest.fixture(scope="module")
+def gated(own_box: Box) -> Box:
+    """A hub where `latest` moves only to versions whose checks passed."""
+    assert _init(own_box, "--required-checks") == 0
+    return own_box
+
+
+def test_a_version_is_queued_then_passes_and_its_results_are_kept_twice(gated: Box) -> None:
+    box = gated
+    cid = box.share("alice", ["bob"], "chk.ipynb")
+    _publish(box, cid, "chk")
+    first = _show(box, "chk:v1.0.0")["checks"]
+    assert first["state"] in ("queued", "running"), "publish does not wait for the checks"
+
+    meta = _checked(box, "chk:v1.0.0")
+    checks = meta["checks"]
+    assert checks["state"] == "passed" and checks["first_failure"] is None, checks
+    assert {c["name"] for c in checks["checks"]} >= {"valid", "executes", "secrets", "size"}
+    assert checks["runner"] == box.runner, "the notebook ran as the runner account"
+
+    folder = box.root / "published" / "chk" / "v1.0.0"
+    for name in ("checks.json", "executed.ipynb"):
+        st = (folder / name).stat()
+        assert stat.S_IMODE(st.st_mode) == 0o440 and pwd.getpwuid(st.st_uid).pw_name == box.service
+    assert json.loads((folder / "checks.json").read_text())["state"] == "passed"
+    executed = notebook.read((folder / "executed.ipynb").read_bytes(), "executed")
+    assert any(c.get("outputs") for c in executed.cells), "the executed copy has the run's outputs"
+    assert os.readlink(box.root / "published" / "chk" / "latest") == "v1.0.0"
+
+    listed = box.run("alice", "git", "nbcollab", "versions", "chk")
+    assert listed.returncode == 0 and "passed" in listed.stdout, listed.stdout
+
+    # the note travels with the repo: a fresh clone (and `git log`) sees it
+    assert box.run("bob", "git", "nbcollab", "clone", cid, "chk-bob").returncode == 0
+    clone = box.home("bob") / "notebooks" / "chk-bob"
+    note = box.run("bob", "git", "notes", f"--ref={CHECKS_NOTES}", "show", "chk/v1.0.0^{commit}",
+                   cwd=clone)  # fmt: skip
+    assert note.returncode == 0, note.stderr
+    assert json.loads(note.stdout)["state"] == "passed"
+    shown = box.run("bob", "git", "log", "-1", "chk/v1.0.0", cwd=clone).stdout
+    assert "Notes (nbcollab-checks)" in shown and '"state": "passed"' in shown
+
+    # both are backed up: the published files and the notes ref, through the bundle path
+    box.backups_idle()
+    mirror = box.root.with_name("hub-mirror")
+    assert (mirror / "published" / "chk" / "v1.0.0" / "checks.json").is_file()
+    manifests = sorted((mirror / "collabs" / cid).rglob("*.json"))
+    assert CHECKS_NOTES in json.loads(manifests[-1].read_text())["refs"]
+
+
+def test_a_failing_version_says_its_first_failure_and_latest_stays(gated: Box) -> None:
+    box = gated
+    cid = box.share("alice", ["bob"], "chkfail.ipynb")
+    _publish(box, cid, "chkfail")
+    assert _checked(box, "chkfail:v1.0.0")["checks"]["state"] == "passed"
+    _sync_edit(box, "chkfail", 2, "raise ValueError('boom')")
+    _publish(box, cid, "chkfail")
+
+    checks = _checked(box, "chkfail:v1.1.0")["checks"]
+    assert checks["state"] == "failed" and checks["first_failure"] == "executes", checks
+    executes = next(c for c in checks["checks"] if c["name"] == "executes")
+    assert [c["cell"] for c in executes["cells"]] == [3] and "boom" in executes["message"]
+    latest = box.root / "published" / "chkfail" / "latest"
+    assert os.readlink(latest) == "v1.0.0", "required checks: latest stays on the passing one"
+
+    listed = box.run("alice", "git", "nbcollab", "versions", "chkfail").stdout
+    assert "failed: executes" in listed, listed
+    shown = box.run("alice", "git", "nbcollab", "show", "chkfail:v1.1.0").stdout
+    assert "checks: failed: executes" in shown and "FAIL executes" in shown
+    assert "cell 3:" in shown, shown
+
+
+def test_the_runner_reaches_no_hub_file_no_home_and_cannot_write_the_published_tree(
+    gated: Box,
+) -> None:
+    box = gated
+    targets = [
+        box.root / "hub.json",
+        box.root / "spool",
+        box.root / ".ssh" / "runner_ed25519",
+        box.root / ".aws",
+        box.home("alice") / "notebooks",
+    ]
+    probe = (
+        "import os\n"
+        f"for p in {[str(t) for t in targets]!r}:\n"
+        "    try:\n"
+        "        os.listdir(p) if os.path.isdir(p) else open(p).read()\n"
+        "        print('READ', p)\n"
+        "    except OSError as e:\n"
+        "        print('refused', p, type(e).__name__)\n"
+        "try:\n"
+        f"    open({str(box.root / 'published' / 'x')!r}, 'w')\n"
+        "    print('WROTE published')\n"
+        "except OSError as e:\n"
+        "    print('refused published', type(e).__name__)\n"
+    )
+    cid = box.share("alice", ["bob"], "chkprobe.ipynb")
+    _sync_edit(box, "chkprobe", 2, probe)
+    _publish(box, cid, "chkprobe")
+    checks = _checked(box, "chkprobe:v1.0.0")["checks"]
+    executes = next(c for c in checks["checks"] if c["name"] == "executes")
+    assert executes["passed"], checks
+    executed = box.root / "published" / "chkprobe" / "v1.0.0" / "executed.ipynb"
+    text = "".join(
+        "".join(o.get("text", ""))
+        for c in notebook.read(executed.read_bytes(), "executed").cells
+        for o in c.get("outputs", [])
+    )
+    assert "READ" not in text and "WROTE" not in text, text
+    assert text.count("refused") == len(targets) + 1, text
+
+
+def test_a_project_check_command_runs_in_the_version_s_files(gated: Box) -> None:
+    box = gated
+    cid = box.share("alice", ["bob"], "chkproj.ipynb")
+    copy = box.home("alice") / "notebooks" / "chkproj"
+    done = box.run("alice", "git", "nbcollab", "project", "set", "--check-command",
+                   "test -f data.csv", cwd=copy)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    _publish(box, cid, "chkproj")
+    checks = _checked(box, "chkproj:v1.0.0")["checks"]
+    assert checks["first_failure"] == "project", checks
+
+
+def test_with_checks_off_a_publish_queues_nothing(own_box: Box) -> None:
+    box = own_box
+    assert _init(box, "--checks", "none") == 0
+    try:
+        cid = box.share("alice", ["bob"], "nochk.ipynb")
+        _publish(box, cid, "nochk")
+        assert _show(box, "nochk:v1.0.0")["checks"]["state"] == "unchecked"
+        assert not (box.root / "spool" / "checks" / "queued" / "nochk@1.0.0").exists()
+    finally:
+        assert _init(box, "--checks", "valid,executes,reproduces,secrets,size") == 0

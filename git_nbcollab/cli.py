@@ -344,6 +344,45 @@ def _work_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
         _add_json(parser)
 
 
+def _check_parser(commands: argparse._SubParsersAction[Parser]) -> None:
+    from git_nbcollab.checks.report import Limits  # a dataclass of defaults: no heavy import
+
+    check = commands.add_parser(
+        "check",
+        help="execute a notebook and check it, as publish does: valid, executes, reproduces,"
+        " secrets, size",
+        description="Run the checks a published version gets on a notebook file: valid"
+        " (nbformat, strict); executes top to bottom on the kernel it names, within the limits,"
+        " with no error; reproduces its text outputs; holds no secrets; is under the size"
+        " limits. Its code runs on a throwaway copy of its folder, as you (as root: as the"
+        " --runner account, never as root). Exit 1 when a check fails.",
+        epilog="example: git nbcollab check analysis/analysis.ipynb --timeout 300",
+    )
+    check.add_argument("path", type=Path, help="the notebook (its folder is copied with it)")
+    defaults = Limits()
+    for option, field, what in (
+        ("--timeout", "timeout_s", "seconds the whole notebook may run"),
+        ("--memory-mb", "memory_mb", "address space the kernel may use, in MB"),
+        ("--max-notebook-mb", "max_notebook_mb", "largest notebook, in MB"),
+        ("--max-output-mb", "max_output_mb", "largest output of a cell, in MB"),
+    ):
+        default = getattr(defaults, field)
+        check.add_argument(
+            option, dest=field, type=int, default=default, metavar="N", help=f"{what} ({default})"
+        )
+    check.add_argument("--images", action="store_true", help="compare image outputs too")
+    check.add_argument(
+        "--project", default="", metavar="CMD", help="a command to run in the copy afterwards"
+    )
+    check.add_argument(
+        "--runner", help="the account the code runs as (as root, required; never root)"
+    )
+    check.add_argument(
+        "--save-executed", type=Path, metavar="FILE", help="write the executed copy here"
+    )
+    _add_json(check)
+
+
 def _add_json(parser: Parser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON, for scripts")
 
@@ -358,6 +397,7 @@ def _nbcollab_parser() -> Parser:
     clone.add_argument("spec", help="collaboration id, or members and name: alice,bob:analysis")
     clone.add_argument("directory", nargs="?", type=Path, help="default: the collaboration name")
     _work_parsers(commands)
+    _check_parser(commands)
     _admin_parsers(commands)
     return parser
 
@@ -385,6 +425,25 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
 
         return lambda: merge_driver(
             base=args.base, ours=args.ours, theirs=args.theirs, path=args.path
+        )
+    if args.command == "check":
+        from git_nbcollab.checks import Limits
+        from git_nbcollab.commands.check import check
+
+        limits = Limits(
+            timeout_s=args.timeout_s,
+            memory_mb=args.memory_mb,
+            max_notebook_mb=args.max_notebook_mb,
+            max_output_mb=args.max_output_mb,
+            images=args.images,
+        )
+        return lambda: check(
+            path=args.path,
+            limits=limits,
+            runner=args.runner,
+            project=args.project,
+            save=args.save_executed,
+            as_json=args.json,
         )
     if args.command == "project":
         from git_nbcollab.commands.project import project_set

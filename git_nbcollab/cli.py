@@ -358,7 +358,12 @@ def _check_parser(commands: argparse._SubParsersAction[Parser]) -> None:
         " --runner account, never as root). Exit 1 when a check fails.",
         epilog="example: git nbcollab check analysis/analysis.ipynb --timeout 300",
     )
-    check.add_argument("path", type=Path, help="the notebook (its folder is copied with it)")
+    check.add_argument(
+        "path",
+        type=Path,
+        help="the notebook (its folder is copied with it), or a published version NAME:vX.Y.Z"
+        " (its files: from this clone's tag, else from the hub)",
+    )
     defaults = Limits()
     for option, field, what in (
         ("--timeout", "timeout_s", "seconds the whole notebook may run"),

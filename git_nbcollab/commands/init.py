@@ -137,7 +137,15 @@ def _set_limits(hub: Hub, settings: Settings, limits: Mapping[str, object]) -> l
     changed = {k: v for k, v in limits.items() if getattr(settings, k) != v}
     if changed:
         hub.save_settings(Settings(**{**settings._asdict(), **changed}))
-    return [f"--{k.replace('_', '-')} {v}" for k, v in changed.items()]
+    return [_flag(k, v) for k, v in changed.items()]
+
+
+def _flag(field: str, value: object) -> str:
+    """How `init` is asked for a setting: --max-refs 10, --checks none, --no-required-checks."""
+    flag = f"--{field.replace('_', '-')}"
+    if isinstance(value, bool):
+        return flag if value else f"--no-{flag[2:]}"
+    return f"{flag} {value if value != '' else 'none'}"
 
 
 def _make_mirror(hub: Hub, settings: Settings, undo: Undo) -> None:

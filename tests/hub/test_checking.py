@@ -3,15 +3,20 @@ as the runner account over the real sshd, kept in the published tree and in a gi
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pwd
 import stat
+import tarfile
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from git_nbcollab.hub import checking, runner
+from git_nbcollab.layout import Hub, Settings
 from git_nbcollab.names import CHECKS_NOTES
 from git_nbcollab.notebooks import notebook
 from tests.box import Box, edit_cell
@@ -190,3 +195,64 @@ def test_with_checks_off_a_publish_queues_nothing(own_box: Box) -> None:
         assert not (box.root / "spool" / "checks" / "queued" / "nochk@1.0.0").exists()
     finally:
         assert _init(box, "--checks", "valid,executes,reproduces,secrets,size") == 0
+
+
+def test_a_hub_from_before_checks_queues_none_until_init_makes_its_runner() -> None:
+    old = Settings("svc", "team", "localhost:22", "/opt/x")  # hub.json without check fields
+    assert not old.checks_on
+    assert old._replace(runner_user="svc-run").checks_on
+    assert not old._replace(runner_user="svc-run", checks="").checks_on
+
+
+def test_the_runner_is_asked_for_the_admin_s_checks_and_the_project_s_own() -> None:
+    settings = Settings("svc", "team", "h", "/opt/x", runner_user="r", checks="valid,size")
+    plain = checking.request(settings, "an", "")
+    assert plain["notebook"] == "an_FINAL.ipynb"
+    assert plain["limits"]["required"] == ["valid", "size"]
+    assert plain["limits"]["timeout_s"] == 600 and plain["limits"]["memory_mb"] == 2048
+    with_project = checking.request(settings, "an", "make test")
+    assert with_project["limits"]["required"] == ["valid", "size", "project"]
+    assert with_project["project"] == "make test"
+
+
+def test_a_version_s_state_follows_the_spool_then_its_checks_json(tmp_path: Path) -> None:
+    hub = Hub(tmp_path)
+    (tmp_path / "published" / "an" / "v1.0.0").mkdir(parents=True)
+    assert checking.state(hub, "an", "1.0.0")["state"] == "unchecked"
+    for where in ("queued", "running"):
+        (hub.checks_spool / where).mkdir(parents=True)
+        (hub.checks_spool / where / "an@1.0.0").write_text("1a2b3c4d")
+    assert checking.state(hub, "an", "1.0.0")["state"] == "running"
+    found = {"state": "failed", "first_failure": "secrets", "checks": []}
+    (tmp_path / "published" / "an" / "v1.0.0" / "checks.json").write_text(json.dumps(found))
+    assert checking.state(hub, "an", "1.0.0") == {"state": "failed", "first_failure": "secrets"}
+
+
+def test_the_runner_unpacks_only_files_and_folders_inside_its_own(tmp_path: Path) -> None:
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for name, kind in (("a.ipynb", tarfile.REGTYPE), ("d", tarfile.DIRTYPE),
+                           ("d/x.csv", tarfile.REGTYPE), ("../up", tarfile.REGTYPE),
+                           ("/abs", tarfile.REGTYPE), ("link", tarfile.SYMTYPE)):  # fmt: skip
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, "/etc/shadow" if kind == tarfile.SYMTYPE else ""
+            tar.addfile(info, io.BytesIO(b"") if kind == tarfile.REGTYPE else None)
+    data.seek(0)
+    target = tmp_path / "in"
+    target.mkdir()
+    runner.unpack(data, str(target))
+    assert sorted(str(p.relative_to(target)) for p in target.rglob("*")) == [
+        "a.ipynb", "d", "d/x.csv",
+    ]  # fmt: skip
+    assert not (tmp_path / "up").exists()
+
+
+def test_init_refuses_unknown_checks_in_one_line_and_changes_nothing(
+    own_box: Box, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = own_box.snapshot()
+    for bad in (["--checks", "valid,bogus"], ["--checks", ","], ["--check-timeout", "0"]):
+        assert _init(own_box, *bad) == 1
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert own_box.changes(before) == {}

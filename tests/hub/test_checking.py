@@ -3,6 +3,7 @@ as the runner account over the real sshd, kept in the published tree and in a gi
 
 from __future__ import annotations
 
+import grp
 import io
 import json
 import os
@@ -101,6 +102,15 @@ def test_a_version_is_queued_then_passes_and_its_results_are_kept_twice(gated: B
     assert json.loads(note.stdout)["state"] == "passed"
     shown = box.run("bob", "git", "log", "-1", "chk/v1.0.0", cwd=clone).stdout
     assert "Notes (nbcollab-checks)" in shown and '"state": "passed"' in shown
+
+    # a working copy cloned before the notes existed gets them at its next sync
+    alice = box.home("alice") / "notebooks" / "chk"
+    unset = ["git", "config", "--unset-all", "remote.origin.fetch", "notes"]
+    assert box.run("alice", *unset, cwd=alice).returncode == 0
+    assert box.run("alice", "git", "update-ref", "-d", CHECKS_NOTES, cwd=alice).returncode == 0
+    assert box.run("alice", "git", "nbcollab", "sync", cwd=alice).returncode == 0
+    assert box.run("alice", "git", "notes", f"--ref={CHECKS_NOTES}", "show", "chk/v1.0.0^{commit}",
+                   cwd=alice).returncode == 0  # fmt: skip
 
     # both are backed up: the published files and the notes ref, through the bundle path
     box.backups_idle()
@@ -256,3 +266,21 @@ def test_init_refuses_unknown_checks_in_one_line_and_changes_nothing(
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert own_box.changes(before) == {}
+
+
+def test_the_runner_account_is_no_teammate_and_reached_only_through_its_forced_command(
+    own_box: Box,
+) -> None:
+    box = own_box
+    entry = pwd.getpwnam(box.runner)
+    assert entry.pw_uid != 0 and box.runner not in grp.getgrnam(box.team).gr_mem
+    home = Path(entry.pw_dir)
+    for folder in (home, home / ".ssh"):
+        st = folder.lstat()
+        assert st.st_uid == 0 and not st.st_mode & 0o022, "root's: the runner cannot add keys"
+    lines = (home / ".ssh" / "authorized_keys").read_text().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('command="')
+    assert ",restrict ssh-ed25519 " in lines[0]
+    assert "git_nbcollab.hub.runner" in lines[0]
+    key = box.root / ".ssh" / "runner_ed25519"
+    assert key.owner() == box.service and stat.S_IMODE(key.stat().st_mode) == 0o600

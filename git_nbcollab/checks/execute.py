@@ -72,10 +72,24 @@ def execute(path: str, timeout: float) -> dict[str, Any]:
     }
 
 
+def _guard_result() -> int:
+    """The result's descriptor, out of the notebook's reach: not in the kernel's environment
+    or descriptors, and this process not dumpable (so the kernel, under the same uid, cannot
+    open it through /proc/PID/fd either)."""
+    import ctypes
+
+    fd = int(os.environ.pop(RESULT_FD))
+    os.set_inheritable(fd, False)
+    pr_set_dumpable = 4
+    ctypes.CDLL(None).prctl(pr_set_dumpable, 0, 0, 0, 0)
+    return fd
+
+
 def main(argv: list[str]) -> int:
     path, timeout = argv[0], float(argv[1])
+    fd = _guard_result()
     result = execute(path, timeout)
-    with os.fdopen(int(os.environ[RESULT_FD]), "w") as out:
+    with os.fdopen(fd, "w") as out:
         json.dump(result, out)
     return 0
 

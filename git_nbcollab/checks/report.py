@@ -91,7 +91,8 @@ class Report:
 
     def lines(self) -> list[str]:
         """The report a person reads: one line per check, one indented line per cell."""
-        out = [f"{self.notebook}: {self.state}" + (f" ({self.kernel}, {self.seconds:.1f}s)")]
+        ran = f" ({self.kernel}, {self.seconds:.1f}s)" if self.kernel else ""
+        out = [f"{self.notebook}: {self.state}{ran}"]
         for c in self.checks:
             mark = "ok  " if c.passed else ("FAIL" if c.required else "warn")
             out.append(f"  {mark} {c.name}: {c.message}")

@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,10 @@ def _executed(box: sandbox.Sandbox, name: str) -> tuple[dict[str, Any] | None, F
     if outcome.timed_out:
         why = f"killed: did not finish within the {limits.timeout_s}s limit"
     elif outcome.code < 0 or outcome.code > 128:
-        why = f"killed by the {limits.memory_mb} MB memory or the CPU time limit"
+        why = (
+            f"killed by a limit: {limits.memory_mb} MB of memory, {limits.timeout_s}s of CPU,"
+            f" files of {sandbox.file_limit_mb(limits)} MB"
+        )
     else:
         said = outcome.stderr.decode(errors="replace").strip().splitlines()
         why = f"the runner failed (exit {outcome.code}): {said[-1] if said else 'no message'}"
@@ -141,6 +145,16 @@ def _project(box: sandbox.Sandbox, command: str) -> tuple[bool, str, list[Findin
     return True, f"{command!r} passed" + (f": {last}" if last else ""), []
 
 
+@dataclass(frozen=True)
+class _Ran:
+    """What running the notebook in the sandbox adds to the report."""
+
+    runner: str
+    network: str
+    kernel: str
+    executed: bytes | None
+
+
 def run_checks(
     folder: Path, notebook: str, limits: Limits, *, runner: str | None, project: str = ""
 ) -> Report:
@@ -156,10 +170,12 @@ def run_checks(
         raise UserError(f"cannot read {path}: {e.strerror}") from None
     with os.fdopen(fd, "rb") as f:
         size = os.fstat(fd).st_size
-        data = f.read(limits.max_notebook_mb * 1024 * 1024 + 1) if size <= 1 << 34 else b""
-    report = Report(notebook, [], limits, started)
-    report.checks = _checks(folder, notebook, data, size, limits, runner, project, report)
-    report.seconds = time.monotonic() - clock
+        data = f.read(limits.max_notebook_mb * 1024 * 1024 + 1)
+    checks, ran = _checks(folder, notebook, data, size, limits, runner, project)
+    report = Report(notebook, checks, limits, started, time.monotonic() - clock)
+    if ran:
+        report.runner, report.network, report.kernel = ran.runner, ran.network, ran.kernel
+        report.executed = ran.executed
     return report
 
 
@@ -171,21 +187,16 @@ def _checks(
     limits: Limits,
     runner: str | None,
     project: str,
-    report: Report,
-) -> list[Check]:
-    too_big = size > limits.max_notebook_mb * 1024 * 1024
-    if too_big:
+) -> tuple[list[Check], _Ran | None]:
+    later = ["executes", "reproduces", "secrets", "size"] + (["project"] if project else [])
+    if size > limits.max_notebook_mb * 1024 * 1024:
         why = f"the notebook is {scan.mb(size)} MB, over the {limits.max_notebook_mb} MB limit"
-        names = ["valid", "executes", "reproduces", "secrets"] + (["project"] if project else [])
-        return [
-            *(_not_run(n, why, limits) for n in names),
-            Check("size", False, why, required="size" in limits.required),
-        ]
+        size_check = Check("size", False, why, required="size" in limits.required)
+        names = ["valid", *later]
+        return [size_check if n == "size" else _not_run(n, why, limits) for n in names], None
     valid = _timed("valid", limits, lambda: _valid(data, notebook))
     if not valid.passed:
-        why = "the notebook is not valid"
-        names = ["executes", "reproduces", "secrets", "size"] + (["project"] if project else [])
-        return [valid, *(_not_run(n, why, limits) for n in names)]
+        return [valid, *(_not_run(n, "the notebook is not valid", limits) for n in later)], None
     published = json.loads(data)
     secrets = _timed(
         "secrets",
@@ -202,10 +213,8 @@ def _checks(
         ),
     )
     with sandbox.prepared(folder, limits, runner) as box:
-        report.runner, report.network = (
-            box.account.name if box.account else sandbox.current_user(),
-            box.network,
-        )
-        executes, reproduces, report.executed, report.kernel = _execution(box, notebook, published)
+        executes, reproduces, executed, kernel = _execution(box, notebook, published)
         extra = [_timed("project", limits, lambda: _project(box, project))] if project else []
-    return [valid, executes, reproduces, secrets, sizes, *extra]
+        who = box.account.name if box.account else sandbox.current_user()
+        ran = _Ran(who, box.network, kernel, executed)
+    return [valid, executes, reproduces, secrets, sizes, *extra], ran

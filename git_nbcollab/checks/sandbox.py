@@ -2,12 +2,13 @@
 inside limits, with the network closed where the box allows it.
 
 As root with a runner account, every command runs as
-`unshare --net --pid --fork --kill-child --mount --mount-proc -- prlimit ... -- setpriv
---reuid RUNNER ... -- env -i ... CMD`: a network namespace with no interface up (not even
-loopback), a PID namespace whose processes all die with it (a killed run leaves nothing
-behind), limits on CPU time, address space, processes and file size, then the runner's own
-uid and gid with no groups, no capabilities and no_new_privs. Not as root, the command runs as
-the current user inside the same limits, with the network closed only where unprivileged user
+`unshare --net --pid --fork --kill-child --mount --mount-proc -- sh -c PRIVATE_TMP ...
+prlimit ... -- setpriv --reuid RUNNER ... -- env -i ... CMD`: a network namespace with no
+interface up (not even loopback), a PID namespace whose processes all die with it (a killed
+run leaves nothing behind), private small /tmp, /var/tmp and /dev/shm, limits on CPU time,
+address space, processes and file size, then the runner's own uid and gid with no groups, no
+capabilities and no_new_privs. Not as root, the command runs as the current user inside the
+same limits, with the network closed (and the PID namespace) only where unprivileged user
 namespaces are allowed.
 """
 
@@ -87,13 +88,30 @@ def current_user() -> str:
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
+# Run as root in the new mount namespace, before the runner takes over: /tmp, /var/tmp and
+# /dev/shm become small private tmpfs (nothing the notebook writes there outlives the run or
+# fills the disk); the sandbox (itself under /tmp) is bound back in through a descriptor
+# opened before /tmp was covered. $1: the sandbox, $2: the size in MB; then the command.
+PRIVATE_TMP = """set -e
+exec 9<"$1"
+for d in /tmp /var/tmp /dev/shm; do
+  if [ -d "$d" ]; then mount -t tmpfs -o "size=${2}m,mode=1777,nosuid,nodev" tmpfs "$d"; fi
+done
+mkdir -p "$1"
+mount --no-canonicalize --bind /proc/self/fd/9 "$1"
+exec 9<&-
+shift 2
+exec "$@"
+"""
+
+
 def _namespaces(as_root: bool) -> tuple[str, ...]:
     """The unshare wrapper this box allows: as root always; as a user only with unprivileged
     user namespaces (tried once, with `true`)."""
     if shutil.which("unshare") is None:
         return ()
     if as_root:
-        return ("unshare", *_NAMESPACES, "--")
+        return ("unshare", *_NAMESPACES, "--", "sh", "-c", PRIVATE_TMP, "sh")
     wrapper = ("unshare", "--user", "--map-current-user", *_NAMESPACES, "--")
     tried = subprocess.run([*wrapper, "true"], capture_output=True)
     return wrapper if tried.returncode == 0 else ()
@@ -101,14 +119,16 @@ def _namespaces(as_root: bool) -> tuple[str, ...]:
 
 def _copy(source: Path, target: Path) -> None:
     """Copy the regular files under `source` into `target`, without following a link (root
-    reads nothing a link points to); `.git` and checkpoints are left out."""
-    for folder, dirs, files in os.walk(source, followlinks=False):
+    reads nothing a link points to, even one swapped in while it copies: every folder and file
+    is opened relative to its parent's descriptor); `.git` and checkpoints are left out."""
+    for folder, dirs, files, dir_fd in os.fwalk(source, follow_symlinks=False):
         dirs[:] = [d for d in dirs if d not in SKIPPED]
         there = target / Path(folder).relative_to(source)
         there.mkdir(mode=0o700, exist_ok=True)
         for name in files:
             try:
-                fd = os.open(Path(folder, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+                fd = os.open(name, flags, dir_fd=dir_fd)
             except OSError:
                 continue  # a link, or unreadable
             with os.fdopen(fd, "rb") as src:
@@ -148,13 +168,18 @@ def prepared(folder: Path, limits: Limits, runner: str | None) -> Iterator[Sandb
         shutil.rmtree(base, ignore_errors=True)
 
 
+def file_limit_mb(limits: Limits) -> int:
+    """The largest file the runner may write: room for the executed copy of a notebook."""
+    return max(2 * limits.max_notebook_mb, 16)
+
+
 def _command(box: Sandbox, argv: Sequence[str], result_fd: int) -> list[str]:
     limits = box.limits
     mb = 1024 * 1024
     caps = [
         f"--cpu={limits.timeout_s + GRACE_S}",
         f"--as={limits.memory_mb * mb}",
-        f"--fsize={max(2 * limits.max_notebook_mb, 16) * mb}",
+        f"--fsize={file_limit_mb(limits) * mb}",
     ]
     if box.account:
         caps.append(f"--nproc={NPROC}")
@@ -182,7 +207,10 @@ def _command(box: Sandbox, argv: Sequence[str], result_fd: int) -> list[str]:
         "PYTHONNOUSERSITE=1",
         f"{RESULT_FD}={result_fd}",
     ]
-    return [*box.unshare, "prlimit", *caps, "--", *switch, "env", "-i", *env, *argv]
+    wrapper = [*box.unshare]
+    if box.unshare and box.unshare[-1] == "sh":  # PRIVATE_TMP's arguments
+        wrapper += [str(box.base), str(file_limit_mb(limits))]
+    return [*wrapper, "prlimit", *caps, "--", *switch, "env", "-i", *env, *argv]
 
 
 def run(box: Sandbox, argv: Sequence[str], timeout: float) -> Outcome:

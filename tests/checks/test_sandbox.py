@@ -119,10 +119,52 @@ def test_a_notebook_cannot_reach_the_hub_homes_spool_credentials_or_network(
     )
     said = outputs(report)
     assert said[0] == "DONE"
-    expected = ["PermissionError 13"] * 6 + ["OSError 101"]  # ENETUNREACH: no interface is up
+    # The test box's hub is under /tmp, which the runner sees as its own empty tmpfs (a real
+    # hub, /srv/nbcollab, is kept out by its permissions: the home below shows that layer).
+    hidden = "FileNotFoundError 2" if box.root.is_relative_to("/tmp") else "PermissionError 13"
+    expected = [hidden] * 4 + ["PermissionError 13", hidden]
+    expected.append("OSError 101")  # ENETUNREACH: no interface is up, not even loopback
     assert dict(zip(targets, said[1:], strict=True)) == dict(zip(targets, expected, strict=True))
+    for path in ("hub.json", "collabs", "spool", ".aws/credentials"):  # the permission layer
+        tried = subprocess.run(
+            ["runuser", "-u", runner, "--", "ls", str(box.root / path)],
+            capture_output=True,
+            text=True,
+        )
+        assert "Permission denied" in tried.stderr, (path, tried.stdout)
     assert report.network == "closed" and report.runner == runner
     assert not (box.root / "published" / "x.ipynb").exists()
+
+
+# The result file of the runner's parent (the kernel runs under the same uid): a notebook that
+# writes to every file it holds open, and tries its parent's descriptors through /proc.
+REACH_RESULT = """\
+import os, stat
+for n in os.listdir("/proc/self/fd"):
+    try:
+        if int(n) > 2 and stat.S_ISREG(os.fstat(int(n)).st_mode):
+            os.write(int(n), b"forged")
+    except OSError:
+        pass
+try:
+    print(os.listdir(f"/proc/{os.getppid()}/fd"))
+except OSError as e:
+    print(type(e).__name__)
+"""
+
+
+LEAVE_BEHIND = """\
+import os
+for d in ("/tmp", "/var/tmp", "/dev/shm"):
+    open(f"{d}/left-by-{os.environ['USER']}", "w").write("x")
+try:
+    with open("/tmp/big", "wb") as f:
+        for _ in range(100):
+            f.write(bytes(1024 * 1024))
+    print("DONE")
+except OSError as e:
+    print(type(e).__name__, e.errno)
+"""
 
 
 def test_the_notebook_runs_as_the_runner_without_groups_in_a_throwaway_copy(
@@ -132,6 +174,7 @@ def test_the_notebook_runs_as_the_runner_without_groups_in_a_throwaway_copy(
     folder.mkdir()
     (folder / "data.csv").write_text("a,b\n1,2\n")
     (folder / "shadow").symlink_to("/etc/shadow")
+    (folder / "etc").symlink_to("/etc")
     (folder / ".git").mkdir()
     (folder / ".git" / "config").write_text("[core]\n")
     report = check(
@@ -140,12 +183,17 @@ def test_the_notebook_runs_as_the_runner_without_groups_in_a_throwaway_copy(
             "import os; print(os.getresuid(), os.getresgid(), os.getgroups())",
             "print(sorted(os.listdir('.')))",
             "open('data.csv', 'a').write('3,4\\n'); print(os.getcwd())",
+            REACH_RESULT,
+            LEAVE_BEHIND,
         ),
         runner,
     )
     assert report.state == "passed", report.lines()  # cells never run are not compared
     account = pwd.getpwnam(runner)
-    ids, listing, cwd = outputs(report)
+    ids, listing, cwd, reach, left = outputs(report)
+    assert left == "OSError 28"  # ENOSPC: /tmp is small, and private
+    assert not any(Path(d, f"left-by-{runner}").exists() for d in ("/tmp", "/var/tmp", "/dev/shm"))
+    assert reach == "PermissionError"  # and the result (the JSON read above) was not spoilt
     uid, gid = account.pw_uid, account.pw_gid
     assert ids == f"({uid}, {uid}, {uid}) ({gid}, {gid}, {gid}) []"
     assert listing == "['attack.ipynb', 'data.csv']"  # no link followed, no .git
@@ -181,6 +229,21 @@ def test_a_notebook_that_allocates_without_bound_is_stopped_by_the_memory_limit(
     assert runner_processes(runner) == []
 
 
+FORK_BOMB = """\
+import os, time
+forked = 0
+try:
+    for _ in range(1000):
+        if os.fork() == 0:
+            time.sleep(600)
+            os._exit(0)
+        forked += 1
+except OSError:
+    pass
+print(forked)
+"""
+
+
 def test_processes_a_notebook_starts_die_with_the_run(
     box: Box, runner: str, tmp_path: Path
 ) -> None:
@@ -189,8 +252,10 @@ def test_processes_a_notebook_starts_die_with_the_run(
         "subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
         "subprocess.Popen(['sh', '-c', 'sleep 600 &'])"
     )
-    report = check(tmp_path / "nb", make(escape), runner)
+    report = check(tmp_path / "nb", make(escape, FORK_BOMB), runner)
     assert executes(report).passed, executes(report).message
+    forked = int(outputs(report)[1])
+    assert 100 < forked < 256  # the process limit stopped it (the kernel has threads too)
     assert runner_processes(runner) == []
 
 

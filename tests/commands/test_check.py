@@ -58,6 +58,7 @@ def test_a_failing_notebook_is_reported_per_check_and_cell_with_exit_1(box: Box)
     report = json.loads(done.stdout)
     assert report["state"] == "failed" and report["first_failure"] == "executes"
     assert report["runner"] == box.user("alice") and report["format"] == 1
+    assert report["network"] == "closed"  # this box allows unprivileged user namespaces
     found = {c["name"]: (c["passed"], c["cells"]) for c in report["checks"]}
     assert found["executes"] == (
         False,
@@ -121,6 +122,19 @@ def test_a_notebook_over_the_size_limit_is_not_even_read(box: Box) -> None:
     done = check(box, "big.ipynb", "--max-output-mb", "1")
     assert done.returncode == 1
     assert "         cell 3: output 1 is 2.0 MB, over the 1 MB limit" in done.stdout
+
+
+def test_an_invalid_notebook_fails_valid_and_runs_nothing(box: Box) -> None:
+    box.put("alice", b'{"cells": [], "nbformat": 4}', "broken.ipynb")
+    done = check(box, "broken.ipynb")
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert lines[0] == "broken.ipynb: failed"
+    assert lines[1].startswith("  FAIL valid: broken.ipynb is not a valid notebook: ")
+    assert lines[2:] == [
+        f"  FAIL {name}: not run: the notebook is not valid"
+        for name in ("executes", "reproduces", "secrets", "size")
+    ]
 
 
 def test_a_project_command_runs_in_the_copy_after_the_notebook(box: Box) -> None:

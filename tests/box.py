@@ -209,7 +209,7 @@ class Box:
                 continue
             busy = [
                 p
-                for d in ("pending", "queue")
+                for d in ("pending", "queue", "checks/queued", "checks/running")
                 if (spool / d).is_dir()
                 for p in (spool / d).iterdir()
             ]
@@ -301,11 +301,13 @@ class Box:
     @classmethod
     @contextlib.contextmanager
     def started(
-        cls, *init_args: str, keep: bool = False, hub_size: str | None = None
+        cls, *init_args: str, keep: bool = False, hub_size: str | None = None, checks: bool = False
     ) -> Iterator[Box]:
         """A box whose hub was made with `git nbcollab init ... INIT_ARGS`; removed afterwards
         (with `keep`, after Enter is pressed). With `hub_size` (`32m`) the hub is a tmpfs of
-        that size, so a test can fill its disk."""
+        that size, so a test can fill its disk. Published versions are checked only with
+        `checks` (tests/hub/test_checking.py): elsewhere each publish would run a notebook in
+        the background, on the CPU the suite shares."""
         base = Path(tempfile.mkdtemp(prefix="nbcollab-box-"))
         base.chmod(0o755)
         box = cls(base=base, prefix=f"nbt{secrets.token_hex(2)}")
@@ -317,6 +319,7 @@ class Box:
                 box.mounted = True
             box.bin_dir.mkdir(mode=0o755)
             init = ["init", *box.init_options(), "--bin-dir", str(box.bin_dir), *init_args]
+            init += [] if checks else ["--checks", "none"]
             assert box.admin(*init) == 0
             box._start_sshd()
             for short in TEAM:

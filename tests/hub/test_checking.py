@@ -11,6 +11,7 @@ import pwd
 import stat
 import tarfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from git_nbcollab.hub import checking, runner
 from git_nbcollab.layout import Hub, Settings
 from git_nbcollab.names import CHECKS_NOTES
 from git_nbcollab.notebooks import notebook
-from tests.box import Box, edit_cell
+from tests.box import Box, edit_cell, missing_prerequisite
+from tests.conftest import require
 
 WAIT_S = 240  # a notebook's kernel starts in seconds; two cores shared by many test runs
 
@@ -59,6 +61,14 @@ def _sync_edit(box: Box, name: str, cell: int, source: str) -> None:
 def _init(box: Box, *options: str) -> int:
     """`init` again on the box's hub, changing only the check settings given."""
     return box.admin("init", *box.init_options(), "--bin-dir", str(box.bin_dir), *options)
+
+
+@pytest.fixture(scope="module")
+def own_box() -> Iterator[Box]:
+    """A box of this module's own, with the checks of published versions on (the default)."""
+    require(missing_prerequisite())
+    with Box.started(checks=True) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +176,12 @@ def test_the_runner_reaches_no_hub_file_no_home_and_cannot_write_the_published_t
         "    print('WROTE published')\n"
         "except OSError as e:\n"
         "    print('refused published', type(e).__name__)\n"
+        "import socket\n"
+        "try:\n"
+        f"    socket.create_connection(('127.0.0.1', {box.port}), timeout=5)\n"
+        "    print('REACHED sshd')\n"
+        "except OSError as e:\n"
+        "    print('net closed', type(e).__name__)\n"
     )
     cid = box.share("alice", ["bob"], "chkprobe.ipynb")
     _sync_edit(box, "chkprobe", 2, probe)
@@ -181,6 +197,8 @@ def test_the_runner_reaches_no_hub_file_no_home_and_cannot_write_the_published_t
     )
     assert "READ" not in text and "WROTE" not in text, text
     assert text.count("refused") == len(targets) + 1, text
+    closed = checks["network"] == "closed"  # where the box allows user namespaces (this one)
+    assert ("net closed" in text) == closed and ("REACHED" in text) != closed, text
 
 
 def test_a_project_check_command_runs_in_the_version_s_files(gated: Box) -> None:

@@ -155,6 +155,7 @@ def _admin_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
             metavar="N",
             help=f"{what} (default: {default})",
         )
+    _check_settings_parser(init)
     init.add_argument(
         "--bin-dir",
         type=Path,
@@ -193,6 +194,31 @@ def _admin_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
         _add_root(parser)
     _backup_parsers(commands)
     _log_parser(commands)
+
+
+def _check_settings_parser(init: argparse.ArgumentParser) -> None:
+    """init's options for the checks every published version gets (hub/checking.py)."""
+    defaults = Settings._field_defaults
+    init.add_argument(
+        "--runner-user", help="account published notebooks run as (default: nbcollab-run)"
+    )
+    init.add_argument(
+        "--checks",
+        metavar="LIST",
+        help="checks a version must pass, comma-separated, or none to check nothing"
+        f" (default: {defaults['checks']}; also: project)",
+    )
+    init.add_argument(
+        "--check-timeout", type=int, metavar="S", help="seconds a notebook may run (default: 600)"
+    )
+    init.add_argument(
+        "--check-memory-mb", type=int, metavar="N", help="memory a notebook may use (default: 2048)"
+    )
+    init.add_argument(
+        "--required-checks",
+        action=argparse.BooleanOptionalAction,
+        help="move `latest` only to versions whose checks passed (default: off)",
+    )
 
 
 def _log_parser(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -282,6 +308,12 @@ def _work_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     setter.add_argument("--title", help="the project's title")
     setter.add_argument("--task", help="link to the task in the team's tracker")
     setter.add_argument("--tags", help="comma-separated tags: sales,q3")
+    setter.add_argument(
+        "--check-command",
+        metavar="CMD",
+        help="a shell command every published version must pass, run in its files as the check"
+        ' runner ("" removes it)',
+    )
     versions = commands.add_parser("versions", help="published versions, authors, messages")
     versions.add_argument(
         "which", nargs="?", help="a collaboration or a NotebookName (default: this working copy's)"
@@ -326,7 +358,12 @@ def _check_parser(commands: argparse._SubParsersAction[Parser]) -> None:
         " --runner account, never as root). Exit 1 when a check fails.",
         epilog="example: git nbcollab check analysis/analysis.ipynb --timeout 300",
     )
-    check.add_argument("path", type=Path, help="the notebook (its folder is copied with it)")
+    check.add_argument(
+        "path",
+        type=Path,
+        help="the notebook (its folder is copied with it), or a published version NAME:vX.Y.Z"
+        " (its files: from this clone's tag, else from the hub)",
+    )
     defaults = Limits()
     for option, field, what in (
         ("--timeout", "timeout_s", "seconds the whole notebook may run"),
@@ -416,7 +453,13 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
     if args.command == "project":
         from git_nbcollab.commands.project import project_set
 
-        return lambda: project_set(spec=args.spec, title=args.title, task=args.task, tags=args.tags)
+        return lambda: project_set(
+            spec=args.spec,
+            title=args.title,
+            task=args.task,
+            tags=args.tags,
+            check_command=args.check_command,
+        )
     if args.command in ("versions", "show"):
         from git_nbcollab.commands import versions
 
@@ -424,7 +467,7 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
             return lambda: versions.show(version=args.version, fetch=args.fetch, as_json=args.json)
         return lambda: versions.versions(which=args.which, as_json=args.json)
     if args.command == "init":
-        from git_nbcollab.commands.init import init
+        from git_nbcollab.commands.init import check_settings, init
 
         return lambda: init(
             root=args.root,
@@ -435,6 +478,10 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
             s3_endpoint=args.s3_endpoint,
             full_every=args.full_every,
             limits={field: getattr(args, field) for field in LIMITS},
+            runner_user=args.runner_user,
+            checks=check_settings(
+                args.checks, args.check_timeout, args.check_memory_mb, args.required_checks
+            ),
             bin_dir=args.bin_dir,
             runtime_dir=args.runtime,
             helps={command: build().format_help() for command, build in PARSERS.items()},

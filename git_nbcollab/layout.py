@@ -26,10 +26,21 @@ class Settings(NamedTuple):
     max_push_mb: int = 1024  # the pack sent, compressed (receive.maxInputSize)
     max_file_mb: int = 100  # any one file, uncompressed: what publish and sync may load
     max_refs: int = 100  # branches per member in one collaboration
+    # Checks of every published version (hub/checking.py), run as `runner_user` ("": a hub made
+    # before checks; `init` again makes the runner)
+    runner_user: str = ""
+    checks: str = "valid,executes,reproduces,secrets,size"  # must pass; "" runs none
+    check_timeout: int = 600  # seconds a notebook may run
+    check_memory_mb: int = 2048
+    required_checks: bool = False  # `latest` moves only to a version whose checks passed
 
     @property
     def python(self) -> str:
         return f"{self.runtime}/bin/python"
+
+    @property
+    def checks_on(self) -> bool:
+        return bool(self.runner_user and self.checks)
 
     @property
     def url(self) -> str:
@@ -51,6 +62,20 @@ class Hub(NamedTuple):
     @property
     def spool(self) -> Path:
         return self.root / "spool"
+
+    @property
+    def checks_spool(self) -> Path:
+        return self.spool / "checks"
+
+    @property
+    def runner_home(self) -> Path:
+        """The check runner's home, beside the hub (as the mirror is): root's, not the runner's."""
+        return self.root.with_name(f"{self.root.name}-runner")
+
+    @property
+    def runner_key(self) -> Path:
+        """The service account's key for reaching the runner account over ssh."""
+        return self.authorized_keys.parent / "runner_ed25519"
 
     @property
     def keys(self) -> Path:

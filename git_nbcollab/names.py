@@ -105,6 +105,7 @@ def notebook_file(text: str) -> str:
 
 
 PROJECT_REF = "refs/nbcollab/project"  # the collaboration's project metadata, written by the hub
+CHECKS_NOTES = "refs/notes/nbcollab-checks"  # checks.json of each version, on its tag's commit
 _VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 
 

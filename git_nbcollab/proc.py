@@ -42,8 +42,9 @@ def run(
     input: bytes | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = True,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    proc = subprocess.run(cmd, cwd=cwd, input=input, env=env, capture_output=True)
+    proc = subprocess.run(cmd, cwd=cwd, input=input, env=env, capture_output=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise ProcessError(cmd, proc.returncode, proc.stdout, proc.stderr)
     return proc

@@ -78,6 +78,11 @@ class Box:
         return f"{self.prefix}svc"
 
     @property
+    def runner(self) -> str:
+        """The account published notebooks are checked as."""
+        return f"{self.service}-run"  # init's default for this service account
+
+    @property
     def team(self) -> str:
         return f"{self.prefix}team"
 
@@ -204,7 +209,7 @@ class Box:
                 continue
             busy = [
                 p
-                for d in ("pending", "queue")
+                for d in ("pending", "queue", "checks/queued", "checks/running")
                 if (spool / d).is_dir()
                 for p in (spool / d).iterdir()
             ]
@@ -276,7 +281,7 @@ class Box:
         if self.sshd:
             self.sshd.terminate()
             self.sshd.wait(10)
-        for who in (*(self.user(s) for s in TEAM), self.service):
+        for who in (*(self.user(s) for s in TEAM), self.service, self.runner):
             pids = subprocess.run(
                 ["pgrep", "-u", who], capture_output=True, text=True
             ).stdout.split()
@@ -286,20 +291,23 @@ class Box:
         for short in TEAM:
             subprocess.run(["userdel", "--remove", self.user(short)], capture_output=True)
         subprocess.run(["userdel", self.service], capture_output=True)
+        subprocess.run(["userdel", self.runner], capture_output=True)
         if self.mounted:
             subprocess.run(["umount", "--lazy", str(self.root)], capture_output=True)
-        for group in (self.team, self.service):
+        for group in (self.team, self.service, self.runner):
             subprocess.run(["groupdel", group], capture_output=True)
         shutil.rmtree(self.base, ignore_errors=True)
 
     @classmethod
     @contextlib.contextmanager
     def started(
-        cls, *init_args: str, keep: bool = False, hub_size: str | None = None
+        cls, *init_args: str, keep: bool = False, hub_size: str | None = None, checks: bool = False
     ) -> Iterator[Box]:
         """A box whose hub was made with `git nbcollab init ... INIT_ARGS`; removed afterwards
         (with `keep`, after Enter is pressed). With `hub_size` (`32m`) the hub is a tmpfs of
-        that size, so a test can fill its disk."""
+        that size, so a test can fill its disk. Published versions are checked only with
+        `checks` (tests/hub/test_checking.py): elsewhere each publish would run a notebook in
+        the background, on the CPU the suite shares."""
         base = Path(tempfile.mkdtemp(prefix="nbcollab-box-"))
         base.chmod(0o755)
         box = cls(base=base, prefix=f"nbt{secrets.token_hex(2)}")
@@ -311,6 +319,7 @@ class Box:
                 box.mounted = True
             box.bin_dir.mkdir(mode=0o755)
             init = ["init", *box.init_options(), "--bin-dir", str(box.bin_dir), *init_args]
+            init += [] if checks else ["--checks", "none"]
             assert box.admin(*init) == 0
             box._start_sshd()
             for short in TEAM:

@@ -38,9 +38,10 @@ def request(root: str, cid: str) -> None:
         os.chown(os.path.join(pending, cid), owner, -1)
 
 
-def uploader_command(root: str) -> list[str]:
-    """The detached uploader, run as the hub's service account (root hands over to it)."""
-    command = [sys.executable, "-I", "-m", "git_nbcollab.backup.uploader", root]
+def uploader_command(root: str, module: str = "git_nbcollab.backup.uploader") -> list[str]:
+    """A detached worker (the uploader; the check worker), run as the hub's service account
+    (root hands over to it)."""
+    command = [sys.executable, "-I", "-m", module, root]
     if os.geteuid() != 0:
         return command
     owner = os.stat(root).st_uid
@@ -53,7 +54,11 @@ def uploader_command(root: str) -> list[str]:
 
 def start_uploader(root: str) -> None:
     """Start the uploader in its own session, detached from our pipes; return at once."""
-    command = uploader_command(root)
+    detach(uploader_command(root))
+
+
+def detach(command: list[str]) -> None:
+    """Run `command` niced in its own session, detached from our pipes; return at once."""
     pid = os.fork()
     if pid:
         os.waitpid(pid, 0)

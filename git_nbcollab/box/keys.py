@@ -131,7 +131,9 @@ def gate_command(hub: Hub, settings: Settings, who: User) -> str:
     return f"{settings.python} -I -m git_nbcollab.gate {hub.root} {who}"
 
 
-def write(path: Path, entries: Iterable[tuple[str, str]], owner: tuple[str, str]) -> None:
+def write(
+    path: Path, entries: Iterable[tuple[str, str]], owner: tuple[str, str], mode: int = 0o600
+) -> None:
     """Write authorized_keys: each (forced command, key text) becomes one line
     `command="COMMAND",restrict KEY`, the key rebuilt from its parsed parts. The only writer
     of that file; anything that is not one key, or a key given twice, raises first."""
@@ -146,7 +148,7 @@ def write(path: Path, entries: Iterable[tuple[str, str]], owner: tuple[str, str]
         lines.append(f'command="{command}",restrict {key}\n')
     data = "".join(lines).encode()
     if not path.exists() or path.read_bytes() != data:
-        atomic_write(path, data, 0o600, owner)
+        atomic_write(path, data, mode, owner)
 
 
 def stored(hub: Hub) -> list[tuple[User, Path]]:

@@ -14,7 +14,7 @@ from typing import Any
 from git_nbcollab import proc
 from git_nbcollab.client.link import ID_KEY, Client, git_config
 from git_nbcollab.errors import UserError
-from git_nbcollab.names import CollabId, User, author_branch, collab_id
+from git_nbcollab.names import CHECKS_NOTES, CollabId, User, author_branch, collab_id
 from git_nbcollab.notebooks import treemerge
 
 
@@ -38,9 +38,11 @@ def create(client: Client, collab: dict[str, Any], you: User, directory: Path) -
     directory.mkdir(mode=0o700, parents=True)  # private from the start, whatever the umask
     directory.chmod(0o700)
     try:
+        notes = [f"--config={key}={value}" for key, value in CHECKS_NOTES_CONFIG]
         client.git(
-            "clone", "--quiet", "--branch", branch, client.repo_url(collab["id"]), str(directory)
-        )
+            "clone", "--quiet", *notes, "--branch", branch, client.repo_url(collab["id"]),
+            str(directory),
+        )  # fmt: skip
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
@@ -52,6 +54,21 @@ def create(client: Client, collab: dict[str, Any], you: User, directory: Path) -
         proc.run("git", "config", key, value, cwd=str(directory))
     use_merge_driver(directory / ".git")
     ignore_checkpoints(directory / ".git")
+
+
+# The checks of published versions, as git notes on their commits (`git log` shows them)
+CHECKS_NOTES_CONFIG = (
+    ("remote.origin.fetch", "+refs/notes/*:refs/notes/*"),  # a pattern: none yet is fine
+    ("notes.displayRef", CHECKS_NOTES),
+)
+
+
+def fetch_checks_notes(gitdir: Path) -> None:
+    """Have `git fetch` bring the checks' notes (working copies cloned before they existed)."""
+    for key, value in CHECKS_NOTES_CONFIG:
+        found = proc.run("git", f"--git-dir={gitdir}", "config", "--get-all", key, check=False)
+        if value not in found.stdout.decode().split("\n"):
+            proc.run("git", f"--git-dir={gitdir}", "config", "--add", key, value)
 
 
 def use_merge_driver(gitdir: Path) -> None:

@@ -1,8 +1,11 @@
-"""`git nbcollab check PATH.ipynb`: run the checks a published version gets, on a file, now."""
+"""`git nbcollab check PATH.ipynb` (or `NAME:vX.Y.Z`): run the checks a published version gets,
+on a file or on a version's files, now."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from git_nbcollab.checks import Limits, run_checks
@@ -20,6 +23,20 @@ def _refuse_service_account(runner: str) -> None:
             raise UserError(f"{runner!r} is the hub's service account: name another runner")
 
 
+@contextlib.contextmanager
+def _files(path: Path, project: str) -> Iterator[tuple[Path, str, str]]:
+    """(folder, notebook, project command) for a notebook file or a published version."""
+    if path.suffix == ".ipynb":
+        yield path.parent.resolve(), path.name, project
+        return
+    if ":v" not in str(path):
+        raise UserError(f"{path} is not a notebook (.ipynb) or a published version NAME:vX.Y.Z")
+    from git_nbcollab.client import version
+
+    with version.files(str(path)) as found:
+        yield found.folder, found.notebook, project or found.check_command
+
+
 def check(
     *,
     path: Path,
@@ -30,8 +47,6 @@ def check(
     as_json: bool = False,
 ) -> int:
     """Exit 0 when every required check passed, 1 when one failed."""
-    if path.suffix != ".ipynb":
-        raise UserError(f"{path} is not a notebook (.ipynb)")
     if os.geteuid() == 0 and runner is None:
         raise UserError(
             "as root, name the account the notebook runs as: --runner NAME"
@@ -41,8 +56,8 @@ def check(
         _refuse_service_account(runner)
     if save and (save.exists() or save.is_symlink()):
         raise UserError(f"{save} exists: name a new file for --save-executed")
-    folder = path.parent.resolve()
-    report = run_checks(folder, path.name, limits, runner=runner, project=project)
+    with _files(path, project) as (folder, notebook, command):
+        report = run_checks(folder, notebook, limits, runner=runner, project=command)
     if save and report.executed is not None:
         save.write_bytes(report.executed)
     if as_json:

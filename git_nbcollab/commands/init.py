@@ -11,7 +11,7 @@ from pathlib import Path
 
 from git_nbcollab import proc
 from git_nbcollab.backup.mirror import check_mirror, mirror_of
-from git_nbcollab.box import accounts, keys, runtime
+from git_nbcollab.box import accounts, keys, runner, runtime
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import Undo, undoable
 from git_nbcollab.hub import repos
@@ -19,14 +19,33 @@ from git_nbcollab.layout import DEFAULT_ROOT, Hub, Settings
 from git_nbcollab.names import user
 from git_nbcollab.output import say
 
-DEFAULTS = {"service_user": "nbcollab", "team_group": "nbcollab-team", "ssh": "localhost:22"}
+DEFAULTS = {
+    "service_user": "nbcollab",
+    "team_group": "nbcollab-team",
+    "ssh": "localhost:22",
+}
 _SAFE_PATH = re.compile(r"[A-Za-z0-9/._-]+")  # it goes into authorized_keys and hook shims
 _SSH = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def _runner_added(hub: Hub, settings: Settings, asked: str | None) -> Settings:
+    """A hub made before checks existed gets its runner account now (and checks from then on)."""
+    if settings.runner_user:
+        return settings
+    name = user(asked or runner.default_name(settings.service_user))
+    settings = settings._replace(runner_user=name)
+    with undoable() as undo:
+        runner.make(hub, settings, undo)
+        hub.save_settings(settings)
+    say(f"made the check runner account {settings.runner_user}")
+    return settings
 
 
 def _check_same(hub: Hub, asked: dict[str, object]) -> Settings:
     settings = hub.settings
     for key, value in asked.items():
+        if key == "runner_user" and not settings.runner_user:
+            continue  # a hub from before checks: `_runner_added` makes it
         if value is not None and value != getattr(settings, key):
             flag = "--" + key.replace("_", "-")
             raise UserError(
@@ -90,12 +109,43 @@ def _limits(limits: Mapping[str, int | None]) -> dict[str, int]:
     return {field: value for field, value in limits.items() if value is not None}
 
 
-def _set_limits(hub: Hub, settings: Settings, limits: dict[str, int]) -> list[str]:
-    """Change the push limits of an existing hub (they apply to the next push); what changed."""
+def check_settings(
+    checks: str | None, timeout: int | None, memory_mb: int | None, required: bool | None
+) -> dict[str, object]:
+    """The check settings asked for, checked; only those given."""
+    from git_nbcollab.checks import CHECKS
+
+    chosen: dict[str, object] = {
+        **_limits({"check_timeout": timeout, "check_memory_mb": memory_mb})
+    }
+    if checks is not None:
+        names = [] if checks == "none" else [c.strip() for c in checks.split(",") if c.strip()]
+        unknown = [c for c in names if c not in (*CHECKS, "project")]
+        if unknown or (not names and checks != "none"):
+            raise UserError(
+                f"--checks {checks!r}: name checks from {','.join(CHECKS)},project, or none"
+            )
+        chosen["checks"] = ",".join(names)
+    if required is not None:
+        chosen["required_checks"] = required
+    return chosen
+
+
+def _set_limits(hub: Hub, settings: Settings, limits: Mapping[str, object]) -> list[str]:
+    """Change the push and check limits of an existing hub (from the next push or publish on);
+    what changed."""
     changed = {k: v for k, v in limits.items() if getattr(settings, k) != v}
     if changed:
         hub.save_settings(Settings(**{**settings._asdict(), **changed}))
-    return [f"--{k.replace('_', '-')} {v}" for k, v in changed.items()]
+    return [_flag(k, v) for k, v in changed.items()]
+
+
+def _flag(field: str, value: object) -> str:
+    """How `init` is asked for a setting: --max-refs 10, --checks none, --no-required-checks."""
+    flag = f"--{field.replace('_', '-')}"
+    if isinstance(value, bool):
+        return flag if value else f"--no-{flag[2:]}"
+    return f"{flag} {value if value != '' else 'none'}"
 
 
 def _make_mirror(hub: Hub, settings: Settings, undo: Undo) -> None:
@@ -150,6 +200,7 @@ def _create(hub: Hub, settings: Settings, bin_dir: Path, helps: Mapping[str, str
             undo.push(lambda: shutil.rmtree(hub.root, ignore_errors=True))
         _make_dirs(hub, settings)
         _make_mirror(hub, settings, undo)
+        runner.make(hub, settings, undo)
         hub.save_settings(settings)
         runtime.install_commands(Path(settings.runtime), bin_dir, helps)
 
@@ -166,16 +217,18 @@ def init(
     s3_endpoint: str | None = None,
     full_every: int | None = None,
     limits: Mapping[str, int | None] | None = None,
+    runner_user: str | None = None,
+    checks: Mapping[str, object] | None = None,
     helps: Mapping[str, str],
 ) -> int:
     accounts.require_root("git nbcollab init")
     hub = Hub((root or DEFAULT_ROOT).absolute())
     backups = _mirror_settings(mirror, s3_endpoint, full_every)
-    push_limits = _limits(limits or {})
+    push_limits: dict[str, object] = {**_limits(limits or {}), **(checks or {})}
     names = {"service_user": service_user, "team_group": team_group, "ssh": ssh}
-    asked: dict[str, object] = {**names, **backups}
+    asked: dict[str, object] = {**names, **backups, "runner_user": runner_user}
     if hub.settings_file.exists():
-        settings = _check_same(hub, asked)
+        settings = _runner_added(hub, _check_same(hub, asked), runner_user)
         changed = [f"set {x}" for x in _set_limits(hub, settings, push_limits)]
         changed += [
             f"linked {x}" for x in runtime.install_commands(Path(settings.runtime), bin_dir, helps)
@@ -194,8 +247,10 @@ def init(
         )
         return 0
     chosen = {k: v if v is not None else DEFAULTS[k] for k, v in names.items()}
+    chosen["runner_user"] = runner_user or runner.default_name(chosen["service_user"])
     user(chosen["service_user"])
     user(chosen["team_group"])
+    user(chosen["runner_user"])
     _ssh_address(chosen["ssh"])
     if not _SAFE_PATH.fullmatch(str(hub.root)):
         raise UserError(f"{hub.root}: use a hub folder made of letters, digits, '/', '.', '-', '_'")
@@ -209,7 +264,8 @@ def init(
         mirror=str(backups.get("mirror", "")),
         s3_endpoint=str(backups.get("s3_endpoint", "")),
         full_every=int(str(backups.get("full_every", Settings._field_defaults["full_every"]))),
-        **push_limits,
+        runner_user=chosen["runner_user"],
+        **push_limits,  # type: ignore[arg-type]
     )
     _create(hub, settings, bin_dir, helps)
     say(

@@ -8,11 +8,19 @@ from git_nbcollab.errors import UserError
 from git_nbcollab.output import say
 
 
-def project_set(*, spec: str | None, title: str | None, task: str | None, tags: str | None) -> int:
-    if title is None and task is None and tags is None:
-        raise UserError("give --title, --task or --tags to set")
+def project_set(
+    *,
+    spec: str | None,
+    title: str | None,
+    task: str | None,
+    tags: str | None,
+    check_command: str | None = None,
+) -> int:
+    if title is None and task is None and tags is None and check_command is None:
+        raise UserError("give --title, --task, --tags or --check-command to set")
     options = ["--author", *link.author()]
-    for flag, value in (("--title", title), ("--task", task), ("--tags", tags)):
+    given = (("--title", title), ("--task", task), ("--tags", tags))
+    for flag, value in (*given, ("--check-command", check_command)):
         if value is not None:
             options += [flag, value]
     answer = link.configured().call("project", str(collab_or_here(spec)), *options)

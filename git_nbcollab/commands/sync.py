@@ -130,6 +130,7 @@ def sync(
         raise UserError(f"{branch} is not one of your u/<you>/ branches: switch to u/<you>/main")
     gitdir = Path(git(top, "rev-parse", "--absolute-git-dir").strip())
     workcopy.use_merge_driver(gitdir)  # copies made before the driver existed get it here
+    workcopy.fetch_checks_notes(gitdir)  # and before the checks' notes did
     author = link.author()  # before anything commits: one line if the identity is unset
     with workcopy.locked(gitdir), link.connect() as hub:
         repo.clear_quarantines(gitdir)  # left by a sync killed mid-way (we hold the lock)

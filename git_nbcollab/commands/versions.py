@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from git_nbcollab import fsutil, proc
 from git_nbcollab.client import link
@@ -27,15 +28,34 @@ def versions(*, which: str | None, as_json: bool = False) -> int:
         print_json(found)
         return 0
     rows = [
-        (v["shown"], v["time"], v["published_by"], ", ".join(v["authors"]), v["message"])
+        (v["shown"], checks_state(v), v["time"], v["published_by"], ", ".join(v["authors"]),
+         v["message"])
         for v in found
-    ]
+    ]  # fmt: skip
     table(
-        ("version", "published", "by", "authors", "message"),
+        ("version", "checks", "published", "by", "authors", "message"),
         rows,
         empty="nothing published yet: publish with `git nbpublish -- NotebookName`",
     )
     return 0
+
+
+def checks_state(meta: dict[str, Any]) -> str:
+    """`passed`, `failed: executes`, `queued`, ... (hubs older than checks say nothing)."""
+    found = meta.get("checks") or {}
+    first = found.get("first_failure")
+    return f"{found.get('state', '')}" + (f": {first}" if first else "")
+
+
+def _checks_lines(meta: dict[str, Any]) -> list[str]:
+    """The checks of a version, one line each and one per cell they name."""
+    found = meta.get("checks") or {}
+    lines = [f"  checks: {checks_state(meta)}"]
+    for check in found.get("checks", []):
+        mark = "ok  " if check["passed"] else ("FAIL" if check.get("required", True) else "warn")
+        lines.append(f"    {mark} {check['name']}: {check['message']}")
+        lines += [f"         cell {c['cell']}: {c['message']}" for c in check.get("cells", [])]
+    return lines
 
 
 def _fetch(client: link.Client, meta: dict[str, str]) -> Path:
@@ -87,4 +107,6 @@ def show(*, version: str, fetch: bool = False, as_json: bool = False) -> int:
     say(f"  published {meta['time']} by {meta['published_by']} from {meta['spec']}")
     if meta["message"]:
         say(f"  {meta['message']}")
+    for line in _checks_lines(meta):
+        say(line)
     return 0

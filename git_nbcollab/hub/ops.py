@@ -85,6 +85,7 @@ def _project(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]
     with locked(hub.collabs_lock):  # one writer at a time, as for publishing
         collab = collabs.resolve(hub, caller, args.spec)
         changes = {"title": args.title, "task": args.task, "tags": args.tags}
+        changes["check_command"] = args.check_command
         written = project.write(hub.repo(collab.id), changes, tuple(args.author))
         backup.queue(hub, collab.id)
     return {"project": written, "collab": collab.to_json()}
@@ -96,9 +97,13 @@ def _versions(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any
     else:
         collab = collabs.resolve(hub, caller, args.spec)
         names = published.names_of(hub, collab.id)
+    from git_nbcollab.hub import checking
+
     return {
         "versions": [
-            published.metadata(hub, n, v) for n in names for v in published.versions(hub, n)
+            published.metadata(hub, n, v) | {"checks": checking.state(hub, n, v)}
+            for n in names
+            for v in published.versions(hub, n)
         ]
     }
 
@@ -107,7 +112,10 @@ def _show(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
     name, version = args.version
     if version not in published.versions(hub, name):
         raise UserError(f"{name}:v{version} is not published (see `git nbcollab versions {name}`)")
-    return {"version": published.metadata(hub, name, version)}
+    from git_nbcollab.hub import checking
+
+    checks = published.checked(hub, name, version) or checking.state(hub, name, version)
+    return {"version": published.metadata(hub, name, version) | {"checks": checks}}
 
 
 def _signature_part(text: str) -> str:
@@ -145,7 +153,7 @@ def _parser() -> Parser:
     _author(pub)
     proj = ops.add_parser("project")
     proj.add_argument("spec", type=parse_spec)
-    for field in ("title", "task"):
+    for field in ("title", "task", "check-command"):
         proj.add_argument(f"--{field}")
     proj.add_argument("--tags", type=lambda text: [t.strip() for t in text.split(",") if t.strip()])
     _author(proj)

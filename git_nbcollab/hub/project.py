@@ -14,7 +14,7 @@ from git_nbcollab import repo
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import PROJECT_REF, ZERO
 
-FIELDS = ("title", "task", "tags")
+FIELDS = ("title", "task", "tags", "check_command")  # check_command: see hub/checking.py
 FILE = "project.json"
 
 

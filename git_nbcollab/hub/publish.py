@@ -17,7 +17,7 @@ from typing import Any
 from git_nbcollab import backup, repo
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import locked
-from git_nbcollab.hub import collabs, project, published
+from git_nbcollab.hub import checking, collabs, project, published
 from git_nbcollab.hub.collabs import Collab
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import (
@@ -251,5 +251,7 @@ def publish(
         _checkpoint("refs")
         published.write_copy(hub, path, name, plan["version"])
         backup.queue(hub, collab.id)  # refs written on the hub fire no post-receive
+        if hub.settings.checks_on:  # the checks run detached: publishing does not wait
+            checking.queue(hub, collab.id, name, plan["version"])
         _checkpoint("published")
     return _answer(plan, commit=commit, repaired=repaired)

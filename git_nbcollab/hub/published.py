@@ -20,6 +20,8 @@ from git_nbcollab.layout import Hub
 from git_nbcollab.names import final_file, shown, tag_version, version_tag
 
 METADATA = "metadata.json"
+CHECKS = "checks.json"  # what the checks of the version found (hub/checking.py)
+EXECUTED = "executed.ipynb"  # the notebook as the checks ran it
 LATEST = "latest"
 INCOMING = ".incoming-"
 
@@ -44,6 +46,15 @@ def metadata(hub: Hub, name: str, version: str) -> dict[str, Any]:
     return data
 
 
+def checked(hub: Hub, name: str, version: str) -> dict[str, Any] | None:
+    """The version's checks.json, or None when its checks have not finished."""
+    try:
+        data: dict[str, Any] = json.loads((folder(hub, name) / f"v{version}" / CHECKS).read_bytes())
+    except FileNotFoundError:
+        return None
+    return data
+
+
 def check_owner(hub: Hub, name: str, collab_id: str) -> None:
     """A name is published from one collaboration only: the one that published it first."""
     existing = versions(hub, name)
@@ -63,9 +74,15 @@ def _tag_metadata(path: Path, ref: str) -> dict[str, Any]:
     return data
 
 
-def _update_latest(hub: Hub, name: str) -> bool:
-    """Point `latest` at the newest version; True if it had to move."""
-    link, newest = folder(hub, name) / LATEST, f"v{versions(hub, name)[-1]}"
+def update_latest(hub: Hub, name: str) -> bool:
+    """Point `latest` at the newest version (with required checks, the newest that passed
+    them); True if it had to move."""
+    found = versions(hub, name)
+    if hub.settings.required_checks:
+        found = [v for v in found if (checked(hub, name, v) or {}).get("state") == "passed"]
+    if not found:
+        return False
+    link, newest = folder(hub, name) / LATEST, f"v{found[-1]}"
     if link.is_symlink() and os.readlink(link) == newest:
         return False
     tmp = link.with_name(f"{INCOMING}{LATEST}")
@@ -97,7 +114,7 @@ def write_copy(hub: Hub, path: Path, name: str, version: str) -> bool:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _update_latest(hub, name)
+    update_latest(hub, name)
     return True
 
 
@@ -111,7 +128,7 @@ def repair(hub: Hub, path: Path, name: str) -> list[str]:
         else:
             stale.unlink()
     done = [shown(name, v) for v in tagged(path, name) if write_copy(hub, path, name, v)]
-    if not done and versions(hub, name) and _update_latest(hub, name):
+    if not done and versions(hub, name) and update_latest(hub, name):
         done.append(shown(name, versions(hub, name)[-1]))
     return done
 

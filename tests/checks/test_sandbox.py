@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import socket
 import subprocess
 import time
@@ -100,10 +101,11 @@ except OSError as e:
 
 
 def test_a_notebook_cannot_reach_the_hub_homes_spool_credentials_or_network(
-    box: Box, runner: str, tmp_path: Path
+    box: Box, runner: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     aws = box.root / ".aws"
     aws.mkdir(mode=0o700, exist_ok=True)
+    request.addfinalizer(lambda: shutil.rmtree(aws))  # the session's box, as it was
     (aws / "credentials").write_text("[default]\naws_access_key_id = x\n")
     box.put("alice", FIXTURES / "notebooks" / "sales.ipynb", "private.ipynb")
     targets = {

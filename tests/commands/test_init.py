@@ -136,7 +136,8 @@ def test_a_fresh_hub_and_its_accounts(box: Box, capsys: pytest.CaptureFixture[st
         assert grp.getgrnam(team)
         assert "hub ready" in capsys.readouterr().out
     finally:
-        subprocess.run(["userdel", service], check=False)
+        for account in (service, f"{service}-run"):  # and the check runner init made
+            subprocess.run(["userdel", account], check=False)
         subprocess.run(["groupdel", team], check=False)
         subprocess.run(["rm", "-rf", str(root)], check=False)
 

@@ -84,15 +84,22 @@ def check_cells(doc: dict[str, Any]) -> None:
         seen.add(cell_id)
 
 
+def checked(data: bytes) -> dict[str, Any]:
+    """The parsed notebook, if `notebook.read` accepts it; else ValueError with the reason."""
+    doc = parse(data)
+    check_cells(doc)
+    if error := schema_error(doc):
+        raise ValueError(error)
+    return doc
+
+
 def problem(data: bytes) -> str | None:
     """Why `data` is not a notebook that `notebook.read` accepts, in one short line; or None."""
     try:
-        doc = parse(data)
-        check_cells(doc)
-        error = schema_error(doc)
+        checked(data)
     except ValueError as e:
         return short(str(e))
-    return short(error) if error else None
+    return None
 
 
 # --- nbformat's schema, read from its files ---------------------------------------------------

@@ -28,6 +28,8 @@ def versions(*, which: str | None, as_json: bool = False) -> int:
         return 0
     rows = [
         (v["shown"], v["time"], v["published_by"], ", ".join(v["authors"]), v["message"])
+        if "incomplete" not in v
+        else (v["shown"], "", "", "", f"incomplete on the hub: {v['incomplete']}")
         for v in found
     ]
     table(

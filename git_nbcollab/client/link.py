@@ -7,7 +7,7 @@ import json
 import os
 import shlex
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -82,13 +82,30 @@ class Client:
     def repo_url(self, cid: str) -> str:
         return f"{self.url}/{cid}"
 
+    def git_env(self) -> dict[str, str]:
+        """The environment for git to reach the hub over this command's shared connection."""
+        return {**os.environ, "GIT_SSH_COMMAND": shlex.join(self.ssh_args())}
+
     def git(self, *args: str, cwd: str | None = None) -> str:
         """git with its ssh going over this command's shared connection."""
-        env = {**os.environ, "GIT_SSH_COMMAND": shlex.join(self.ssh_args())}
         try:
-            return proc.out("git", *args, cwd=cwd, env=env)
+            return proc.out("git", *args, cwd=cwd, env=self.git_env())
         except proc.ProcessError as e:  # the hub refused, or could not be reached
             raise UserError(f"git {args[0]} from the hub failed: {e.message}") from None
+
+    @contextlib.contextmanager
+    def git_started(self, *args: str, cwd: str | None = None) -> Iterator[Callable[[], None]]:
+        """`git` started in the background while the block works; call what it yields to wait
+        for it (raising as `git` does)."""
+        with proc.started("git", *args, cwd=cwd, env=self.git_env()) as finished:
+
+            def done() -> None:
+                found = finished()
+                if found.returncode != 0:
+                    why = proc.reason(found.stderr) or f"git exited {found.returncode}"
+                    raise UserError(f"git {args[0]} from the hub failed: {why}")
+
+            yield done
 
     def call(self, *op: str, input: bytes | None = None) -> dict[str, Any]:
         """Run one of the hub's own operations and return its JSON answer."""

@@ -9,10 +9,11 @@ command (`commands.sync`) and the JupyterLab extension say it.
 
 from __future__ import annotations
 
-import os
-import shlex
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from git_nbcollab import proc, repo
 from git_nbcollab.client import link, savedover, snapshot, workcopy
@@ -88,32 +89,59 @@ def _is_ancestor(staged: repo.Staging, old: str, new: str) -> bool:
         return False
 
 
-def _push(hub: link.Client, top: Path, branch: str) -> None:
-    env = {**os.environ, "GIT_SSH_COMMAND": shlex.join(hub.ssh_args())}
+@contextlib.contextmanager
+def _pushing(hub: link.Client, top: Path, branch: str) -> Iterator[Callable[[], None]]:
+    """Push the branch in the background; what it yields waits, and says why if it failed."""
     short = branch.removeprefix("refs/heads/")
-    pushed = proc.run(
-        "git",
-        "push",
-        "--porcelain",
-        "origin",
-        f"{branch}:{branch}",
-        cwd=str(top),
-        env=env,
-        check=False,
+    push = ("git", "push", "--porcelain", "origin", f"{branch}:{branch}")
+    with proc.started(*push, cwd=str(top), env=hub.git_env()) as finished:
+
+        def done() -> None:
+            pushed = finished()
+            if pushed.returncode == 0:
+                return
+            if any(sign in pushed.stdout + pushed.stderr for sign in MOVED):
+                raise UserError(
+                    f"merged here, not pushed: the hub refused a non-fast-forward push of {short}"
+                    " (it moved since this sync fetched, e.g. a sync from another machine);"
+                    " run `git nbcollab sync` again to merge that in"
+                )
+            why = proc.reason(pushed.stderr)
+            raise UserError(
+                f"merged here, not pushed: git push to the hub failed: {why};"
+                " run `git nbcollab sync` again"
+            )
+
+        yield done
+
+
+class Merged(NamedTuple):
+    """A merge that succeeded: the commit, and what it says a side lost."""
+
+    commit: str
+    notes: tuple[str, ...]
+
+
+def _merge(
+    staged: repo.Staging,
+    sides: list[treemerge.Side],
+    *,
+    author: tuple[str, str],
+    resolve: treemerge.Resolve,
+    outputs: treemerge.Outputs,
+) -> Merged:
+    """Everyone's work merged into one commit, or the conflicts, said in one report."""
+    merged = treemerge.merge(
+        staged.repo,
+        sides,
+        author=author,
+        resolve=resolve,
+        outputs=outputs,
+        quarantine=staged.quarantine,
     )
-    if pushed.returncode == 0:
-        return
-    said = pushed.stdout + pushed.stderr
-    if any(sign in said for sign in MOVED):
-        raise UserError(
-            f"merged here, not pushed: the hub refused a non-fast-forward push of {short}"
-            " (it moved since this sync fetched, e.g. a sync from another machine);"
-            " run `git nbcollab sync` again to merge that in"
-        )
-    why = proc.reason(pushed.stderr)
-    raise UserError(
-        f"merged here, not pushed: git push to the hub failed: {why}; run `git nbcollab sync` again"
-    )
+    if merged.commit is None:
+        raise UserError(treemerge.report(merged.conflicts, stopped="sync stopped"))
+    return Merged(merged.commit, merged.notes)
 
 
 @dataclass(frozen=True)
@@ -123,6 +151,19 @@ class Synced:
     left_out: tuple[str, ...]  # untracked files that are not notebooks, not committed
     merged_with: tuple[str, ...]  # the branches merged in: yours on the hub, then teammates'
     notes: tuple[str, ...]  # one line each: stale saves repaired, what a side's merge lost
+
+
+def _land(
+    hub: link.Client, here: workcopy.Here, merged: str, head: str, last: savedover.LastSync
+) -> None:
+    """Move the branch, the index and the files to the merge, and push it."""
+    top, branch = here.top, here.branch
+    git(top, "update-ref", "-m", "git nbcollab sync", branch, merged, head)
+    with _pushing(hub, top, branch) as pushed:  # the files land while the push runs
+        git(top, "read-tree", "--reset", "-u", merged)
+        savedover.save(here.gitdir, last)
+        workcopy.ignore_checkpoints(here.gitdir)  # working copies cloned before clone did it
+        pushed()
 
 
 def sync(
@@ -145,10 +186,10 @@ def sync(
     top, gitdir, branch = here.top, here.gitdir, here.branch
     with workcopy.locked(gitdir), link.connect(link.configured(here.config)) as hub:
         repo.clear_quarantines(gitdir)  # left by a sync killed mid-way (we hold the lock)
-        hub.git("fetch", "--quiet", "origin", cwd=str(top))
-        with repo.staging(gitdir) as staged:
+        fetching = hub.git_started("fetch", "--quiet", "origin", cwd=str(top))
+        with fetching as fetched, repo.staging(gitdir) as staged:
             head = str(staged.repo.revparse_single(branch).id)
-            snap, own, notes = _own(
+            snap, own, notes = _own(  # while the fetch runs: it touches no object of ours
                 here,
                 staged,
                 head,
@@ -157,25 +198,15 @@ def sync(
                 take_saved=take_saved,
                 resolve=resolve,
             )
+            fetched()
             sides = [treemerge.Side(me, own), *_sides(staged, me, branch)]
-            merged = treemerge.merge(
-                staged.repo,
-                sides,
-                author=author,
-                resolve=resolve,
-                outputs=outputs,
-                quarantine=staged.quarantine,
-            )
-            if merged.commit is None:
-                raise UserError(treemerge.report(merged.conflicts, stopped="sync stopped"))
+            merged = _merge(staged, sides, author=author, resolve=resolve, outputs=outputs)
             snapshot.check_landing(top, staged, own, merged.commit)
             last = savedover.record(staged.repo, own, merged.commit, sides[1:])
             staged.keep()
-        git(top, "update-ref", "-m", "git nbcollab sync", branch, merged.commit, head)
-        git(top, "read-tree", "--reset", "-u", merged.commit)
-        savedover.save(gitdir, last)
-        workcopy.ignore_checkpoints(gitdir)  # working copies cloned before clone did it
-        _push(hub, top, branch)
+            on_hub = staged.repo.references.get(REMOTE + branch.removeprefix("refs/heads/u/"))
+        if merged.commit != head or on_hub is None or str(on_hub.target) != head:
+            _land(hub, here, merged.commit, head, last)  # else nothing changed here or there
     return Synced(
         branch.removeprefix("refs/heads/"),
         snap.committed,

@@ -41,13 +41,13 @@ def depth(doc: Any) -> int:
     return deepest
 
 
-def parse(data: bytes, versions: tuple[int, ...] = (4,)) -> dict[str, Any]:
-    """Decode the JSON of a notebook of one of `versions`; raises ValueError with a short
-    reason."""
+def parse(data: bytes | str, versions: tuple[int, ...] = (4,)) -> dict[str, Any]:
+    """Decode the JSON of a notebook (its bytes, or its text) of one of `versions`; raises
+    ValueError with a short reason."""
     if not data or data.isspace():
         raise ValueError("the file is empty")
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(data if isinstance(data, str) else data.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise ValueError(f"not UTF-8 text (byte {e.start})") from None
     except json.JSONDecodeError as e:

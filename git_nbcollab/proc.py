@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 
@@ -88,6 +88,31 @@ def zsplit(text: str) -> list[str]:
 def call(*cmd: str, env: Mapping[str, str] | None = None) -> int:
     """Run a command with our stdout and stderr (its messages are the user's); its exit code."""
     return subprocess.run(cmd, env=env).returncode
+
+
+@contextmanager
+def started(
+    *cmd: str, cwd: str | None = None, env: Mapping[str, str] | None = None
+) -> Iterator[Callable[[], subprocess.CompletedProcess[bytes]]]:
+    """A command started in the background while the block does other work; call what it yields
+    to wait for it and get what `run(..., check=False)` would have. Leaving the block waits."""
+    import tempfile  # not at the top: every push's hook imports this module
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+        )
+
+        def finished() -> subprocess.CompletedProcess[bytes]:
+            code = child.wait()
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(cmd, code, out.read(), err.read())
+
+        try:
+            yield finished
+        finally:
+            child.wait()
 
 
 @contextmanager

@@ -110,11 +110,11 @@ def update_refs(path: Path, updates: Sequence[RefUpdate], reason: str) -> None:
     audit.moved.extend((u.ref, u.old, u.new) for u in updates)
 
 
-def branches(path: Path, prefix: str = "refs/heads/") -> list[str]:
+def branches(path: Path | str, prefix: str = "refs/heads/") -> list[str]:
     """Branch names read straight from the ref store (no subprocess: `list` reads thousands)."""
     names: set[str] = set()
     try:
-        with open(path / "packed-refs") as packed:
+        with open(f"{path}/packed-refs") as packed:
             for line in packed:
                 parts = line.split()
                 if len(parts) == 2 and parts[1].startswith(prefix):

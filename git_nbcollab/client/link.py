@@ -7,7 +7,7 @@ import json
 import os
 import shlex
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,16 +20,28 @@ IDENTITY_KEY = "nbcollab.identity"
 ID_KEY = "nbcollab.id"
 
 
+Config = dict[str, str]  # git's settings where a command runs (`read_config`)
+
+
 def git_config(key: str, cwd: str | None = None) -> str | None:
     found = proc.run("git", "config", "--get", key, cwd=cwd, check=False)
     return found.stdout.decode().strip() or None
 
 
-def author() -> tuple[str, str]:
+def read_config(cwd: str | None = None) -> Config:
+    """Every git setting in force in `cwd`, read by one git command (the last value of a key
+    wins, as `git config --get` answers)."""
+    found = proc.run("git", "config", "--list", "-z", cwd=cwd, check=False)
+    pairs = (entry.partition("\n") for entry in proc.zsplit(found.stdout.decode()))
+    return {key: value for key, _, value in pairs}
+
+
+def author(config: Config | None = None) -> tuple[str, str]:
     """Who the user's commits say they are, as git would sign them; every command that commits
     asks this first, so an unset identity stops it before anything is written."""
-    name = os.environ.get("GIT_AUTHOR_NAME") or git_config("user.name")
-    email = os.environ.get("GIT_AUTHOR_EMAIL") or git_config("user.email")
+    get = config.get if config is not None else git_config
+    name = os.environ.get("GIT_AUTHOR_NAME") or get("user.name")
+    email = os.environ.get("GIT_AUTHOR_EMAIL") or get("user.email")
     if not name or not email:
         raise UserError(
             'git does not know who you are: run `git config --global user.name "Your Name"`'
@@ -70,13 +82,30 @@ class Client:
     def repo_url(self, cid: str) -> str:
         return f"{self.url}/{cid}"
 
+    def git_env(self) -> dict[str, str]:
+        """The environment for git to reach the hub over this command's shared connection."""
+        return {**os.environ, "GIT_SSH_COMMAND": shlex.join(self.ssh_args())}
+
     def git(self, *args: str, cwd: str | None = None) -> str:
         """git with its ssh going over this command's shared connection."""
-        env = {**os.environ, "GIT_SSH_COMMAND": shlex.join(self.ssh_args())}
         try:
-            return proc.out("git", *args, cwd=cwd, env=env)
+            return proc.out("git", *args, cwd=cwd, env=self.git_env())
         except proc.ProcessError as e:  # the hub refused, or could not be reached
             raise UserError(f"git {args[0]} from the hub failed: {e.message}") from None
+
+    @contextlib.contextmanager
+    def git_started(self, *args: str, cwd: str | None = None) -> Iterator[Callable[[], None]]:
+        """`git` started in the background while the block works; call what it yields to wait
+        for it (raising as `git` does)."""
+        with proc.started("git", *args, cwd=cwd, env=self.git_env()) as finished:
+
+            def done() -> None:
+                found = finished()
+                if found.returncode != 0:
+                    why = proc.reason(found.stderr) or f"git exited {found.returncode}"
+                    raise UserError(f"git {args[0]} from the hub failed: {why}")
+
+            yield done
 
     def call(self, *op: str, input: bytes | None = None) -> dict[str, Any]:
         """Run one of the hub's own operations and return its JSON answer."""
@@ -90,20 +119,21 @@ class Client:
         return answer
 
 
-def configured() -> Client:
-    url = git_config(HUB_KEY)
+def configured(config: Config | None = None) -> Client:
+    get = config.get if config is not None else git_config
+    url = get(HUB_KEY)
     if not url:
         raise UserError(
             f"no hub configured ({HUB_KEY}): ask an admin to run `git nbcollab user add` for you,"
             f" or on a laptop `git config --global {HUB_KEY} ssh://nbcollab@BOX:22`"
         )
-    return Client(url, git_config(IDENTITY_KEY))
+    return Client(url, get(IDENTITY_KEY))
 
 
 @contextlib.contextmanager
-def connect() -> Iterator[Client]:
-    """The configured client, its ssh connection opened once and closed at the end."""
-    client = configured()
+def connect(client: Client | None = None) -> Iterator[Client]:
+    """The (configured) client, its ssh connection opened once and closed at the end."""
+    client = client or configured()
     with tempfile.TemporaryDirectory(prefix="nbcollab-ssh-") as tmp:
         shared = replace(client, control=str(Path(tmp) / "control"))
         try:

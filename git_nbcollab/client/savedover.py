@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from git_nbcollab.errors import UserError
-from git_nbcollab.notebooks import notebook, treemerge
+from git_nbcollab.notebooks import check, notebook, treemerge
 
 if TYPE_CHECKING:
     import pygit2
@@ -89,7 +89,14 @@ Cell = tuple[str, str]  # type and source
 
 
 def _cells(data: bytes, what: str) -> list[Cell]:
-    return [(c.cell_type, c.source) for c in notebook.read(data, what).cells]
+    """Each cell's type and source; the notebook is checked as `notebook.read` checks it,
+    without importing nbformat (most syncs go no further)."""
+    try:
+        cells = check.checked(data)["cells"]
+    except ValueError as e:
+        raise UserError(f"{what} is not a valid notebook: {check.short(str(e))}") from None
+    joined = ("".join(s) if isinstance(s, list) else s for s in (c["source"] for c in cells))
+    return [(c["cell_type"], source) for c, source in zip(cells, joined, strict=True)]
 
 
 def _hunks(old: list[Cell], new: list[Cell]) -> list[tuple[list[Cell], list[int]]]:

@@ -38,9 +38,18 @@ def _objects(gitdir: Path, staged: repo.Staging) -> dict[str, str]:
     }
 
 
-def take(top: Path, gitdir: Path, staged: repo.Staging, head: str, message: str) -> Snapshot:
+def take(
+    top: Path,
+    gitdir: Path,
+    staged: repo.Staging,
+    head: str,
+    message: str,
+    author: tuple[str, str],
+) -> Snapshot:
     """Commit the working tree on top of HEAD into staged objects. The real index is left
     alone (a copy takes the `git add`)."""
+    import pygit2
+
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "index"
         if (gitdir / "index").exists():
@@ -54,35 +63,25 @@ def take(top: Path, gitdir: Path, staged: repo.Staging, head: str, message: str)
             listed = "".join(f"{p}\0" for p in notebooks).encode()
             git(top, "add", "--pathspec-from-file=-", "--pathspec-file-nul", env=env, input=listed)
         tree = git(top, "write-tree", env=env).strip()
-        left_out = tuple(p for p in paths if not p.endswith(".ipynb"))
-        if tree == git(top, "rev-parse", f"{head}^{{tree}}").strip():
-            return Snapshot(head, (), left_out)
-        committed = proc.zsplit(
-            git(top, "diff-tree", "-r", "-z", "--name-only", head, tree, env=env)
-        )
-        try:
-            commit = git(top, "commit-tree", tree, "-p", head, "-m", message, env=env).strip()
-        except proc.ProcessError as e:
-            raise UserError(f"could not commit your work: {e.message}") from None
-        return Snapshot(commit, tuple(committed), left_out)
+    left_out = tuple(p for p in paths if not p.endswith(".ipynb"))
+    old = staged.repo.revparse_single(head).peel(pygit2.Commit)
+    if tree == str(old.tree_id):
+        return Snapshot(head, (), left_out)
+    new = staged.repo[tree].peel(pygit2.Tree)
+    committed = tuple(d.new_file.path for d in old.tree.diff_to_tree(new).deltas)
+    who = pygit2.Signature(*author)
+    commit = staged.repo.create_commit(None, who, who, f"{message}\n", new.id, [old.id])
+    return Snapshot(str(commit), committed, left_out)
 
 
-def check_landing(top: Path, gitdir: Path, staged: repo.Staging, own: str, merged: str) -> None:
+def check_landing(top: Path, staged: repo.Staging, own: str, merged: str) -> None:
     """Stop if a file the merge brings in would land on an untracked or ignored file (or
     folder) of the user's: git's checkout would overwrite it."""
-    added = proc.zsplit(
-        git(
-            top,
-            "diff-tree",
-            "-r",
-            "-z",
-            "--name-only",
-            "--diff-filter=A",
-            own,
-            merged,
-            env=_objects(gitdir, staged),
-        )
-    )
+    import pygit2
+
+    trees = (staged.repo.revparse_single(c).peel(pygit2.Tree) for c in (own, merged))
+    deltas = next(trees).diff_to_tree(next(trees)).deltas
+    added = [d.new_file.path for d in deltas if d.status == pygit2.enums.DeltaStatus.ADDED]
     for path in added:
         parts = Path(path).parts
         for depth in range(1, len(parts) + 1):

@@ -8,11 +8,12 @@ import os
 import shlex
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from git_nbcollab import proc
-from git_nbcollab.client.link import ID_KEY, Client, git_config
+from git_nbcollab.client.link import ID_KEY, Client, Config, git_config, read_config
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import CHECKS_NOTES, CollabId, User, author_branch, collab_id
 from git_nbcollab.notebooks import treemerge
@@ -63,18 +64,21 @@ CHECKS_NOTES_CONFIG = (
 )
 
 
-def fetch_checks_notes(gitdir: Path) -> None:
+def fetch_checks_notes(gitdir: Path, config: Config | None = None) -> None:
     """Have `git fetch` bring the checks' notes (working copies cloned before they existed)."""
+    if config is not None and config.get("notes.displayRef") == CHECKS_NOTES:
+        return  # set last, so the fetch refspec is there too
     for key, value in CHECKS_NOTES_CONFIG:
         found = proc.run("git", f"--git-dir={gitdir}", "config", "--get-all", key, check=False)
         if value not in found.stdout.decode().split("\n"):
             proc.run("git", f"--git-dir={gitdir}", "config", "--add", key, value)
 
 
-def use_merge_driver(gitdir: Path) -> None:
+def use_merge_driver(gitdir: Path, config: Config | None = None) -> None:
     """Have plain git (pull, stash pop, rebase) merge notebooks cell by cell, as sync does."""
     for key, value in treemerge.driver_config().items():
-        if git_config(key, cwd=str(gitdir)) != value:
+        found = config.get(key) if config is not None else git_config(key, cwd=str(gitdir))
+        if found != value:
             proc.run("git", f"--git-dir={gitdir}", "config", key, value)
     treemerge.leave_notebooks_to_us(gitdir)
 
@@ -118,24 +122,37 @@ def locked(gitdir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def top() -> Path:
-    """The top folder of the working copy we are in, wherever in it we are."""
-    if current_collab() is None:
+@dataclass(frozen=True)
+class Here:
+    """The working copy a command runs in, as one `git rev-parse` and one config read see it."""
+
+    top: Path  # its top folder, wherever in it the command runs
+    gitdir: Path
+    branch: str  # refs/heads/...
+    config: Config
+
+
+def here(directory: Path | None = None) -> Here:
+    """The working copy `directory` (by default the current folder) is in; a folder outside
+    one, and a detached HEAD, are refused."""
+    cwd = str(directory) if directory is not None else None
+    found = proc.run(
+        "git", "rev-parse", "--show-toplevel", "--absolute-git-dir", "--symbolic-full-name",
+        "HEAD", cwd=cwd, check=False,
+    )  # fmt: skip
+    config = read_config(cwd)
+    lines = found.stdout.decode().splitlines()
+    if found.returncode != 0 or ID_KEY not in config or len(lines) != 3:
         raise UserError("not in a working copy: cd into one (git nbcollab clone makes one)")
-    return Path(proc.out("git", "rev-parse", "--show-toplevel").strip())
+    top, gitdir, head = lines
+    if not head.startswith("refs/heads/"):
+        _detached(top)
+    return Here(Path(top), Path(gitdir), head, config)
 
 
-def branch(directory: Path) -> str:
-    """The branch checked out in a working copy (refs/heads/...); a detached HEAD is refused."""
-    found = proc.run("git", "symbolic-ref", "-q", "HEAD", cwd=str(directory), check=False)
-    if found.returncode == 0:
-        return found.stdout.decode().strip()
+def _detached(directory: str) -> NoReturn:
     mains = proc.out(
-        "git",
-        "for-each-ref",
-        "--format=%(refname:short)",
-        "refs/heads/u/*/main",
-        cwd=str(directory),
+        "git", "for-each-ref", "--format=%(refname:short)", "refs/heads/u/*/main", cwd=directory
     ).split()
     switch = mains[0] if len(mains) == 1 else "u/<you>/main"
     raise UserError(

@@ -7,7 +7,7 @@ from git_nbcollab.output import print_json, table
 
 
 def list_collabs(*, as_json: bool = False) -> int:
-    answer = link.configured().call("list")
+    answer = link.configured(link.read_config()).call("list")  # one git command, not two
     if as_json:
         print_json(answer["collabs"])
         return 0

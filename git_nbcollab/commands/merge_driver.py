@@ -10,25 +10,49 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-from git_nbcollab.errors import UserError
-from git_nbcollab.notebooks import filemerge
+from git_nbcollab.errors import USAGE, UserError, run_main
+from git_nbcollab.notebooks import filemerge, notebook
 
 
 def merge_driver(*, base: Path, ours: Path, theirs: Path, path: str) -> int:
     """0 when the notebook merged cleanly; 1 when cells collide (the file then holds both
     versions of each, marked) or a side is not a notebook (the file is left as it was)."""
     settings = filemerge.Settings.from_env(os.environ)
-    try:
-        ancestor, mine, other = (p.read_bytes() for p in (base, ours, theirs))
+    try:  # the merge reads each file when it needs it: an 80 MB notebook is not held three times
+        for given in (base, ours, theirs):
+            given.open("rb").close()
+        ancestor = base if base.stat().st_size else None
+        sides = notebook.blob_id(ours), notebook.blob_id(theirs)
     except OSError as e:
         raise UserError(
             f"cannot read {e.filename}: {e.strerror} (git runs this with its own three files)"
         ) from None
-    merged = filemerge.merge_file(ancestor or None, mine, other, settings)
+    merged = filemerge.merge_file(ancestor, ours, theirs, settings)
     ours.write_bytes(merged.data)
-    filemerge.write_note(settings, mine, other, merged.notes)
+    filemerge.write_note(settings, *sides, merged.notes)
     for line in [*merged.notes, *merged.conflicts]:
         print(f"{path}: {line}", file=sys.stderr)
     return 1 if merged.conflicts else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m git_nbcollab.commands.merge_driver %O %A %B %P`, as the tree merge has git run
+    it for every notebook: the same driver without building every command's parser first."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) not in (3, 4):
+        print("usage: python -m git_nbcollab.commands.merge_driver BASE OURS THEIRS [PATH]",
+              file=sys.stderr)  # fmt: skip
+        return USAGE
+    base, ours, theirs = (Path(a) for a in args[:3])
+    path = args[3] if len(args) == 4 else ""
+    return run_main(
+        "git nbcollab merge-driver",
+        lambda: merge_driver(base=base, ours=ours, theirs=theirs, path=path),
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from git_nbcollab.client import link, workcopy
@@ -42,7 +43,7 @@ def _check_synced(wanted: Spec) -> None:
     here = workcopy.current_collab()
     if here is None or str(wanted) != here:
         return
-    pending = workcopy.unsynced(workcopy.top())
+    pending = workcopy.unsynced(Path.cwd())  # git status names paths from the top
     if pending:
         raise UserError(
             f"this working copy has {pending}: run `git nbcollab sync` first, then publish"

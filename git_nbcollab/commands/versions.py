@@ -30,6 +30,8 @@ def versions(*, which: str | None, as_json: bool = False) -> int:
     rows = [
         (v["shown"], checks_state(v), v["time"], v["published_by"], ", ".join(v["authors"]),
          v["message"])
+        if "incomplete" not in v
+        else (v["shown"], "", "", "", "", f"incomplete on the hub: {v['incomplete']}")
         for v in found
     ]  # fmt: skip
     table(

@@ -33,9 +33,10 @@ class Collab(NamedTuple):
         return {**self._asdict(), "members": list(self.members), "spec": str(self.spec)}
 
 
-def _load(path: Path) -> Collab | None:
+def _load(path: Path | str) -> Collab | None:
     try:
-        data = json.loads((path / META).read_bytes())
+        with open(f"{path}/{META}", "rb") as meta:  # not pathlib: `list` reads thousands
+            data = json.loads(meta.read())
     except FileNotFoundError:
         return None
     return Collab(
@@ -58,7 +59,7 @@ def all_collabs(hub: Hub) -> list[Collab]:
     found = []
     with os.scandir(hub.collabs) as entries:
         for entry in entries:
-            if entry.name.endswith(".git") and (collab := _load(Path(entry.path))):
+            if entry.name.endswith(".git") and (collab := _load(entry.path)):
                 found.append(collab)
     return found
 

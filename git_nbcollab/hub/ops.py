@@ -27,12 +27,14 @@ from git_nbcollab.usage import Parser
 Handler = Callable[[Hub, User, argparse.Namespace], dict[str, Any]]
 
 
-def _described(hub: Hub, collab: Collab) -> dict[str, Any]:
-    return {**collab.to_json(), "branches": repo.branches(hub.repo(collab.id), "refs/heads/u/")}
+def _described(hub: Hub, collab: Collab, collabs_dir: str | None = None) -> dict[str, Any]:
+    path = f"{collabs_dir}/{collab.id}.git" if collabs_dir else hub.repo(collab.id)
+    return {**collab.to_json(), "branches": repo.branches(path, "refs/heads/u/")}
 
 
 def _list(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
-    return {"collabs": [_described(hub, c) for c in collabs.of_user(hub, caller)]}
+    where = str(hub.collabs)  # a string: no Path made per collaboration
+    return {"collabs": [_described(hub, c, where) for c in collabs.of_user(hub, caller)]}
 
 
 def _resolve(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
@@ -112,10 +114,16 @@ def _show(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
     name, version = args.version
     if version not in published.versions(hub, name):
         raise UserError(f"{name}:v{version} is not published (see `git nbcollab versions {name}`)")
+    meta = published.metadata(hub, name, version)
+    if "incomplete" in meta:
+        raise UserError(
+            f"{name}:v{version} is incomplete on the hub ({meta['incomplete']} in its folder):"
+            " ask the admin to check it"
+        )
     from git_nbcollab.hub import checking
 
     checks = published.checked(hub, name, version) or checking.state(hub, name, version)
-    return {"version": published.metadata(hub, name, version) | {"checks": checks}}
+    return {"version": meta | {"checks": checks}}
 
 
 def _signature_part(text: str) -> str:

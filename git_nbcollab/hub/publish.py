@@ -52,12 +52,13 @@ def _checkpoint(stage: str) -> None:
         os._exit(137)
 
 
-def _master_tree(staged: Any, merged: str, old_master: str | None, name: str, spec: str) -> str:
+def _master_tree(
+    staged: Any, merged: str, sides: list[treemerge.Side], old_master: str | None, name: str,
+    spec: str,
+) -> str:  # fmt: skip
     """The merged tree with `<name>.ipynb` as `<name>_FINAL.ipynb`, keeping other names'
     published files from the old master."""
     import pygit2
-
-    from git_nbcollab.notebooks import notebook
 
     tree = staged.revparse_single(merged).peel(pygit2.Tree)
     source = f"{name}.ipynb"
@@ -68,7 +69,7 @@ def _master_tree(staged: Any, merged: str, old_master: str | None, name: str, sp
         raise UserError(
             f"{source} in {spec} is a submodule or folder, not a notebook: commit the file"
         )
-    notebook.read(treemerge.blob_data(staged, tree[source].id), f"{source} as merged")
+    _check_unmerged(staged, tree[source].id, sides, source)
     builder = staged.TreeBuilder(tree)
     builder.remove(source)
     builder.insert(final_file(name), tree[source].id, pygit2.enums.FileMode.BLOB)
@@ -77,6 +78,22 @@ def _master_tree(staged: Any, merged: str, old_master: str | None, name: str, sp
             if entry.name.endswith("_FINAL.ipynb") and builder.get(entry.name) is None:
                 builder.insert(entry.name, entry.id, entry.filemode)
     return str(builder.write())
+
+
+def _check_unmerged(staged: Any, blob: Any, sides: list[treemerge.Side], source: str) -> None:
+    """Check the notebook to publish, unless this merge wrote it (the merge checked what it
+    wrote): one author's file as pushed was checked by the hub's hook, unless a hub from
+    before pushes were checked took it."""
+    import pygit2
+
+    from git_nbcollab.notebooks import check
+
+    for side in sides:
+        tree = staged.revparse_single(side.commit).peel(pygit2.Tree)
+        if source in tree and tree[source].id == blob:
+            if why := check.problem(treemerge.blob_data(staged, blob)):
+                raise UserError(f"{source} as merged is not a valid notebook: {why}")
+            return
 
 
 def _tag_object(staged: Any, commit: str, tag: str, who: tuple[str, str], message: str) -> str:
@@ -191,7 +208,7 @@ def _plan(
     merged = treemerge.merge(staged.repo, sides, author=author, quarantine=staged.quarantine)
     if merged.commit is None:
         return {"conflicts": list(merged.conflicts)}
-    tree = _master_tree(staged.repo, merged.commit, old_master, name, str(collab.spec))
+    tree = _master_tree(staged.repo, merged.commit, sides, old_master, name, str(collab.spec))
     if old_master and tree == str(staged.repo.revparse_single(f"{old_master}^{{tree}}").id):
         return {}
     version = next_version(published.tagged(path, name), bump)

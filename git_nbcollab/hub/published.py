@@ -7,6 +7,7 @@ metadata in the tag's message), so a copy that a crash left unwritten can always
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -36,14 +37,40 @@ def versions(hub: Hub, name: str) -> list[str]:
 
     try:
         found = [p.name[1:] for p in folder(hub, name).iterdir() if p.name.startswith("v")]
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(found, key=semver.Version.parse)
+    return sorted((v for v in found if semver.Version.is_valid(v)), key=semver.Version.parse)
 
 
 def metadata(hub: Hub, name: str, version: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((folder(hub, name) / f"v{version}" / METADATA).read_text())
-    return data
+    """A version's metadata.json. A folder without a readable one (copied in by hand, damaged)
+    is answered as incomplete, with `incomplete` saying why, rather than failing a listing."""
+    where = folder(hub, name) / f"v{version}" / METADATA
+    try:
+        data = json.loads(where.read_text())
+        if isinstance(data, dict) and data.get("version") == version:
+            return data
+        why = f"its {METADATA} is not this version's"
+    except FileNotFoundError:
+        why = f"no {METADATA}"
+    except (OSError, ValueError) as e:
+        why = f"{METADATA} unreadable ({e.__class__.__name__})"
+    return {"name": name, "version": version, "shown": shown(name, version), "incomplete": why}
+
+
+def owner(hub: Hub, name: str) -> str | None:
+    """The collaboration that published `name` (None if nothing is published under it); the
+    first version whose metadata says so."""
+    found = versions(hub, name)
+    for version in found:
+        if "collab" in (meta := metadata(hub, name, version)):
+            return str(meta["collab"])
+    if found:
+        raise UserError(
+            f"{name}'s published versions all lack {METADATA} ({folder(hub, name)}):"
+            " ask the admin to check that folder"
+        )
+    return None
 
 
 def checked(hub: Hub, name: str, version: str) -> dict[str, Any] | None:
@@ -57,10 +84,9 @@ def checked(hub: Hub, name: str, version: str) -> dict[str, Any] | None:
 
 def check_owner(hub: Hub, name: str, collab_id: str) -> None:
     """A name is published from one collaboration only: the one that published it first."""
-    existing = versions(hub, name)
-    if existing and (owner := metadata(hub, name, existing[0])["collab"]) != collab_id:
+    if (found := owner(hub, name)) not in (None, collab_id):
         raise UserError(
-            f"{name} is published from another collaboration ({owner}): choose another name"
+            f"{name} is published from another collaboration ({found}): choose another name"
         )
 
 
@@ -143,10 +169,10 @@ def tagged(path: Path, name: str) -> list[str]:
 
 def names_of(hub: Hub, collab_id: str) -> list[str]:
     """The notebook names a collaboration has published."""
-    return sorted(
-        p.name
-        for p in hub.published.iterdir()
-        if p.is_dir()
-        and (found := versions(hub, p.name))
-        and metadata(hub, p.name, found[0])["collab"] == collab_id
-    )
+    found = []
+    for entry in hub.published.iterdir():
+        if entry.is_dir():
+            with contextlib.suppress(UserError):  # nobody's versions: not this collaboration's
+                if owner(hub, entry.name) == collab_id:
+                    found.append(entry.name)
+    return sorted(found)

@@ -41,13 +41,13 @@ def depth(doc: Any) -> int:
     return deepest
 
 
-def parse(data: bytes, versions: tuple[int, ...] = (4,)) -> dict[str, Any]:
-    """Decode the JSON of a notebook of one of `versions`; raises ValueError with a short
-    reason."""
+def parse(data: bytes | str, versions: tuple[int, ...] = (4,)) -> dict[str, Any]:
+    """Decode the JSON of a notebook (its bytes, or its text) of one of `versions`; raises
+    ValueError with a short reason."""
     if not data or data.isspace():
         raise ValueError("the file is empty")
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(data if isinstance(data, str) else data.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise ValueError(f"not UTF-8 text (byte {e.start})") from None
     except json.JSONDecodeError as e:
@@ -84,15 +84,22 @@ def check_cells(doc: dict[str, Any]) -> None:
         seen.add(cell_id)
 
 
+def checked(data: bytes) -> dict[str, Any]:
+    """The parsed notebook, if `notebook.read` accepts it; else ValueError with the reason."""
+    doc = parse(data)
+    check_cells(doc)
+    if error := schema_error(doc):
+        raise ValueError(error)
+    return doc
+
+
 def problem(data: bytes) -> str | None:
     """Why `data` is not a notebook that `notebook.read` accepts, in one short line; or None."""
     try:
-        doc = parse(data)
-        check_cells(doc)
-        error = schema_error(doc)
+        checked(data)
     except ValueError as e:
         return short(str(e))
-    return short(error) if error else None
+    return None
 
 
 # --- nbformat's schema, read from its files ---------------------------------------------------

@@ -10,7 +10,6 @@ environment (`Settings.env`), since git starts the driver.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -63,13 +62,10 @@ class FileMerge:
     notes: tuple[str, ...]
 
 
-def blob_id(data: bytes) -> str:
-    """git's id of a blob holding `data` (to tell which merge a driver note belongs to)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-def merge_file(base: bytes | None, ours: bytes, theirs: bytes, settings: Settings) -> FileMerge:
-    """Merge one notebook; `base` None when both sides added it."""
+def merge_file(
+    base: notebook.Source | None, ours: notebook.Source, theirs: notebook.Source, settings: Settings
+) -> FileMerge:
+    """Merge one notebook (its bytes, or its files); `base` None when both sides added it."""
 
     def run(resolve: Resolve) -> notebook.MergeResult:
         return notebook.merge(
@@ -92,10 +88,11 @@ def merge_file(base: bytes | None, ours: bytes, theirs: bytes, settings: Setting
     return FileMerge(marked, tuple(str(c) for c in result.conflicts), notes)
 
 
-def write_note(settings: Settings, ours: bytes, theirs: bytes, notes: Sequence[str]) -> None:
-    """Append a driver run's notes where the tree merge collects them."""
+def write_note(settings: Settings, ours: str, theirs: str, notes: Sequence[str]) -> None:
+    """Append a driver run's notes where the tree merge collects them, with the blob ids of
+    the two sides it merged."""
     if settings.notes and notes:
-        line = {"ours": blob_id(ours), "theirs": blob_id(theirs), "notes": list(notes)}
+        line = {"ours": ours, "theirs": theirs, "notes": list(notes)}
         with open(settings.notes, "a") as out:
             out.write(json.dumps(line) + "\n")
             out.flush()

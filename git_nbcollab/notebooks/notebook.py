@@ -6,10 +6,13 @@ The merge rules themselves are pure Python in `git_nbcollab.notebooks.cellmerge`
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import sys
 import uuid
 import warnings
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -50,7 +53,7 @@ def _validate(nb: Any, what: str) -> None:
         raise UserError(f"{what} is not a valid notebook: {_validation_reason(e)}") from None
 
 
-def read(data: bytes, what: str) -> NotebookNode:
+def read(data: bytes | str, what: str) -> NotebookNode:
     """Parse and validate a v4 notebook; `what` names it in the one-line UserError if invalid."""
     try:
         doc = check.parse(data)
@@ -109,9 +112,20 @@ def dumps(nb: Any) -> bytes:
     trailing newline Jupyter adds."""
     light, payloads = _swap_payloads(nb)
     text: str = _nbformat().v4.writes(_nbformat().from_dict(light))
-    if payloads:  # put back the payloads, escaped as json would have: not at all (see below)
-        text = _TOKEN.sub(lambda m: payloads.get(m.group(1), m.group(0)), text)
-    return (text if text.endswith("\n") else text + "\n").encode("utf-8")
+    out = io.BytesIO()  # its value is handed over, not copied: a large notebook is held once
+    # put back the payloads, escaped as json would have: not at all (see below)
+    for i, piece in enumerate(_TOKEN.split(text)):
+        if i % 2 == 0:
+            out.write(piece.encode("utf-8"))
+        else:
+            out.write(
+                payloads[piece].encode("ascii")
+                if piece in payloads
+                else b"\\u0000" + piece.encode()
+            )
+    if not text.endswith("\n"):
+        out.write(b"\n")
+    return out.getvalue()
 
 
 # json's indenting encoder runs in Python and spends ~0.25 s on a 20 MB notebook escaping image
@@ -147,6 +161,22 @@ def _swap_output(output: Any, payloads: dict[str, str], prefix: str) -> Any:
             payloads[key] = value
             swapped[mime] = f"\0{key}"
     return {**output, "data": swapped}
+
+
+def _shared(nb: Any, pool: dict[tuple[int, str], list[str]]) -> Any:
+    """`nb` with each large output value that an earlier side has too (an image nobody re-ran)
+    replaced by that side's copy: the sides of a merge hold each image once, not three times."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", ()):
+            data = output.get("data")
+            for mime, value in data.items() if isinstance(data, dict) else ():
+                if not isinstance(value, str) or len(value) < _PAYLOAD_MIN:
+                    continue
+                seen = pool.setdefault((len(value), value[:_PAYLOAD_MIN]), [])
+                data[mime] = next((v for v in seen if v == value), value)
+                if data[mime] is value:
+                    seen.append(value)
+    return nb
 
 
 def _cell_keys(base: Any, ours: Any, theirs: Any) -> cellkeys.Keys:
@@ -220,10 +250,50 @@ def _empty_like(nb: Any) -> Any:
     return _nbformat().from_dict(empty)
 
 
+Source = bytes | Path  # a notebook's bytes, or its file: read when needed, held no longer
+
+
+def blob_id(source: Source) -> str:
+    """git's id of a blob holding the notebook (a file is hashed as it is read)."""
+    size = len(source) if isinstance(source, bytes) else source.stat().st_size
+    found = hashlib.sha1(b"blob %d\0" % size)
+    if isinstance(source, bytes):
+        found.update(source)  # not `header + data`: a copy of an 80 MB notebook
+        return found.hexdigest()
+    with source.open("rb") as file:
+        while chunk := file.read(2**20):
+            found.update(chunk)
+    return found.hexdigest()
+
+
+def _same(one: Source, other: Source) -> bool:
+    if isinstance(one, bytes) and isinstance(other, bytes):
+        return one == other
+    sizes = [len(s) if isinstance(s, bytes) else s.stat().st_size for s in (one, other)]
+    return sizes[0] == sizes[1] and blob_id(one) == blob_id(other)
+
+
+def _data(source: Source) -> bytes:
+    return source if isinstance(source, bytes) else source.read_bytes()
+
+
+def _side(source: Source, what: str, pool: dict[tuple[int, str], list[str]]) -> Any:
+    """A merge input, parsed and checked, its large outputs shared with the inputs read before
+    it; a file's bytes and text are let go once parsed."""
+    data = _data(source)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        why = f"not UTF-8 text (byte {e.start})"  # as check.parse says it
+        raise UserError(f"{what} is not a valid notebook: {why}") from None
+    del data
+    return _shared(read(text, what), pool)
+
+
 def merge(
-    base: bytes | None,
-    ours: bytes,
-    theirs: bytes,
+    base: Source | None,
+    ours: Source,
+    theirs: Source,
     *,
     newer: Literal["ours", "theirs"] = "theirs",
     resolve: Literal["ours", "theirs", "both"] | None = None,
@@ -239,19 +309,24 @@ def merge(
     result is that side) or, with no notebook, the conflicts; `notes` name what a side lost.
     Raises UserError if an input is not a valid notebook, or if the merge would not be.
     """
-    nb_ours = read(ours, ours_name)
-    nb_theirs = read(theirs, theirs_name)
-    nb_base = read(base, "the merge base") if base is not None else _empty_like(nb_ours)
-    if base is not None and base in (ours, theirs):  # one side unchanged: the other, as it is
-        return MergeResult(theirs if base == ours else ours, ())
+    pool: dict[tuple[int, str], list[str]] = {}
+    nb_ours = _side(ours, ours_name, pool)
+    nb_theirs = _side(theirs, theirs_name, pool)
+    if base is None:
+        nb_base = _empty_like(nb_ours)
+    else:
+        nb_base = _side(base, "the merge base", pool)
+        for side, other in ((ours, theirs), (theirs, ours)):
+            if _same(base, side):  # one side unchanged: the other, as it is
+                return MergeResult(_data(other), ())
     keys = _cell_keys(nb_base, nb_ours, nb_theirs)
     opts = Options(newer=newer, resolve=resolve, names=(ours_name, theirs_name))
     merged, outcome = merge_notebooks(nb_base, nb_ours, nb_theirs, keys, opts)
     if merged is None:
         return MergeResult(None, outcome.conflicts, outcome.notes)
-    for side, data in ((nb_ours, ours), (nb_theirs, theirs)):
+    for side, source in ((nb_ours, ours), (nb_theirs, theirs)):
         if merged == side:  # a notebook that passes through unchanged keeps its bytes
-            return MergeResult(data, (), outcome.notes)
+            return MergeResult(_data(source), (), outcome.notes)
     merged_nb = _nbformat().from_dict(merged)
     _validate_merged(merged_nb)
     return MergeResult(dumps(merged_nb), (), outcome.notes)

@@ -105,7 +105,8 @@ def _merge_tree(
             "GIT_OBJECT_DIRECTORY": str(quarantine),
             "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(gitdir / "objects"),
         }
-    command = f"{shlex.quote(sys.executable)} -m git_nbcollab merge-driver %O %A %B %P"
+    # the driver's own entry point: not the CLI, whose parsers cost a driver run more than it
+    command = f"{shlex.quote(sys.executable)} -m git_nbcollab.commands.merge_driver %O %A %B %P"
     # the repo's own info/attributes (`leave_notebooks_to_us`) wins over this file; the file
     # covers repos without one
     attributes = Path(settings.notes).with_name("attributes")

@@ -308,3 +308,25 @@ def test_publish_from_an_unsynced_working_copy_is_refused_until_it_syncs(box: Bo
     assert done.returncode == 0, done.stderr
     published = _published(box, "pubunsynced", "1.0.0") / "pubunsynced_FINAL.ipynb"
     assert notebook.read(published.read_bytes(), "published").cells[0].source == "# not synced yet"
+
+
+def test_a_version_folder_without_metadata_is_listed_as_incomplete(box: Box) -> None:
+    cid, alice, _ = _collab(box, "pubhalf")
+    done = box.run("alice", "git", "nbpublish", "--", "pubhalf", cwd=alice)
+    assert done.returncode == 0, done.stderr
+    half = _published(box, "pubhalf", "1.1.0")  # as a hand copy or a damaged disk leaves it
+    subprocess.run(["runuser", "-u", box.service, "--", "mkdir", str(half)], check=True)
+    before = box.snapshot()
+    for which in (cid, "pubhalf"):  # by collaboration (it crashed here), and by name
+        listing = box.run("alice", "git", "nbcollab", "versions", which, cwd=alice)
+        assert listing.returncode == 0, listing.stderr
+        assert "pubhalf:v1.0.0" in listing.stdout
+        assert "pubhalf:v1.1.0" in listing.stdout and "incomplete" in listing.stdout
+        found = json.loads(
+            box.run("alice", "git", "nbcollab", "versions", which, "--json", cwd=alice).stdout
+        )
+        assert [v.get("incomplete") for v in found] == [None, "no metadata.json"]
+    shown = box.run("alice", "git", "nbcollab", "show", "pubhalf:v1.1.0")
+    assert shown.returncode == 1 and "incomplete" in shown.stderr, shown.stderr
+    assert len(shown.stderr.strip().splitlines()) == 1
+    assert box.changes(before) == {}

@@ -279,3 +279,27 @@ def test_a_link_into_a_teammates_folder_says_whose_it_is(box: Box, alice_lab: la
         f"s.ipynb is in {bob}'s private folder: ask {bob} to share it (git nbshare {alice} s.ipynb)"
     )
     refused(call(alice_lab, "whose?path=pick.ipynb"), "can be read")
+
+
+def test_cells_plain_git_left_are_settled_and_the_merge_finished(
+    box: Box, alice_lab: lab.Lab
+) -> None:
+    cid, alice, _ = _collide(box, "pulled")
+    bob = box.user("bob")
+    assert box.run("alice", "git", "commit", "-qam", "mine", cwd=alice).returncode == 0
+    pulled = box.run("alice", "git", "pull", "--no-rebase", "origin", f"u/{bob}/main", cwd=alice)
+    assert pulled.returncode == 1 and "CONFLICT" in pulled.stdout, pulled.stdout + pulled.stderr
+    status, stopped = call(alice_lab, "sync", {"path": "pulled"})
+    assert status == 200 and stopped["conflicts"] == ["pulled.ipynb: cell 3 holds both versions"]
+    assert "<<<<<<<" not in box.hub_git(cid, "show", f"u/{box.user('alice')}/main:pulled.ipynb")
+    status, shown = call(alice_lab, "conflicts?path=pulled")
+    assert [(c["index"], c["mine"], c["theirs"]) for c in shown["conflicts"]] == [
+        (2, "print('alice')", "print('bob')")
+    ]
+    chosen = [{"file": "pulled.ipynb", "index": 2, "choice": "theirs"}]
+    status, done = call(alice_lab, "resolve", {"path": "pulled", "choices": chosen})
+    assert status == 200 and done["conflicts"] == [], done
+    assert source(alice / "pulled.ipynb", 2) == "print('bob')"
+    hub = box.hub_git(cid, "show", f"u/{box.user('alice')}/main:pulled.ipynb")
+    assert source(hub, 2) == "print('bob')" and "<<<<<<<" not in hub
+    assert not (alice / ".git" / "MERGE_HEAD").exists()

@@ -8,7 +8,6 @@ import os
 import pwd
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,6 @@ import pytest
 
 from tests import lab
 from tests.box import Box, edit_cell
-from tests.conftest import require
-
-
-@pytest.fixture(scope="module")
-def alice_lab(box: Box, tmp_path_factory: pytest.TempPathFactory) -> Iterator[lab.Lab]:
-    require(lab.missing_lab(box))
-    with lab.running(box, "alice", tmp_path_factory.mktemp("lab")) as server:
-        yield server
 
 
 def call(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -294,3 +295,18 @@ def test_cells_plain_git_left_are_settled_and_the_merge_finished(
     hub = box.hub_git(cid, "show", f"u/{box.user('alice')}/main:pulled.ipynb")
     assert source(hub, 2) == "print('bob')" and "<<<<<<<" not in hub
     assert not (alice / ".git" / "MERGE_HEAD").exists()
+
+
+def test_an_unexpected_failure_is_500_and_one_line(box: Box, alice_lab: lab.Lab) -> None:
+    fake = box.home("alice") / "notebooks" / "fake" / "v1.0.0"
+    fake.mkdir(parents=True)
+    (fake / "metadata.json").write_text("{not json")
+    (fake / "fake_FINAL.ipynb").write_text("{}")
+    for path in (fake.parent, fake, *fake.iterdir()):
+        shutil.chown(path, box.user("alice"), box.user("alice"))
+    status, said = call(alice_lab, "published?path=fake/v1.0.0/fake_FINAL.ipynb")
+    assert status == 500, said
+    assert (
+        said["error"].startswith("internal error (JSONDecodeError: ") and "\n" not in said["error"]
+    )
+    assert "Traceback" in alice_lab.log.read_text(), "the details go to the server's log"

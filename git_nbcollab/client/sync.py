@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NamedTuple
 
 from git_nbcollab import proc, repo
 from git_nbcollab.client import link, savedover, snapshot, workcopy
@@ -21,6 +20,7 @@ from git_nbcollab.client.snapshot import git
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import branch_owner
 from git_nbcollab.notebooks import treemerge
+from git_nbcollab.notebooks.choices import CellConflict
 
 OWN_MESSAGE = "Work in progress (git nbcollab sync)"
 REMOTE = "refs/remotes/origin/u/"  # the hub's author branches, as the last fetch saw them
@@ -115,42 +115,25 @@ def _pushing(hub: link.Client, top: Path, branch: str) -> Iterator[Callable[[], 
         yield done
 
 
-class Merged(NamedTuple):
-    """A merge that succeeded: the commit, and what it says a side lost."""
-
-    commit: str
-    notes: tuple[str, ...]
-
-
-def _merge(
-    staged: repo.Staging,
-    sides: list[treemerge.Side],
-    *,
-    author: tuple[str, str],
-    resolve: treemerge.Resolve,
-    outputs: treemerge.Outputs,
-) -> Merged:
-    """Everyone's work merged into one commit, or the conflicts, said in one report."""
-    merged = treemerge.merge(
-        staged.repo,
-        sides,
-        author=author,
-        resolve=resolve,
-        outputs=outputs,
-        quarantine=staged.quarantine,
-    )
-    if merged.commit is None:
-        raise UserError(treemerge.report(merged.conflicts, stopped="sync stopped"))
-    return Merged(merged.commit, merged.notes)
-
-
 @dataclass(frozen=True)
 class Synced:
+    """What a sync did. `commit` is the merge, now on the branch and pushed; None when cells
+    collided (`conflicts`, one line each; `cells` with both versions when asked) or for a dry
+    run, and then nothing changed."""
+
     branch: str  # u/<you>/main
     committed: tuple[str, ...]  # your changed files, committed
     left_out: tuple[str, ...]  # untracked files that are not notebooks, not committed
-    merged_with: tuple[str, ...]  # the branches merged in: yours on the hub, then teammates'
+    others: tuple[treemerge.Side, ...]  # the branches merged in: yours on the hub, teammates'
     notes: tuple[str, ...]  # one line each: stale saves repaired, what a side's merge lost
+    before: str  # your work as committed, before the merge
+    commit: str | None = None
+    conflicts: tuple[str, ...] = ()
+    cells: tuple[CellConflict, ...] = ()
+
+    @property
+    def merged_with(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.others)
 
 
 def _land(
@@ -173,8 +156,11 @@ def sync(
     outputs: treemerge.Outputs = "newer",
     message: str = "",
     take_saved: bool = False,
+    asked: treemerge.Asked | None = None,
+    dry_run: bool = False,
 ) -> Synced:
-    """Sync the working copy `directory` is in (the current folder by default)."""
+    """Sync the working copy `directory` is in (the current folder by default). With
+    `dry_run`, merge but change nothing (to see what collides); `asked`: see treemerge."""
     here = workcopy.here(directory)
     me = branch_owner(here.branch)
     if me is None:
@@ -201,17 +187,29 @@ def sync(
             )
             fetched()
             sides = [treemerge.Side(me, own), *_sides(staged, me, branch)]
-            merged = _merge(staged, sides, author=author, resolve=resolve, outputs=outputs)
+            merged = treemerge.merge(
+                staged.repo,
+                sides,
+                author=author,
+                resolve=resolve,
+                outputs=outputs,
+                quarantine=staged.quarantine,
+                asked=asked,
+            )
+            done = Synced(
+                branch.removeprefix("refs/heads/"),
+                snap.committed,
+                snap.left_out,
+                tuple(sides[1:]),
+                (*notes, *merged.notes),
+                snap.commit,
+            )
+            if merged.commit is None or dry_run:
+                return replace(done, conflicts=merged.conflicts, cells=merged.cells)
             snapshot.check_landing(top, staged, own, merged.commit)
             last = savedover.record(staged.repo, own, merged.commit, sides[1:])
             staged.keep()
             on_hub = staged.repo.references.get(REMOTE + branch.removeprefix("refs/heads/u/"))
         if merged.commit != head or on_hub is None or str(on_hub.target) != head:
             _land(hub, here, merged.commit, head, last)  # else nothing changed here or there
-    return Synced(
-        branch.removeprefix("refs/heads/"),
-        snap.committed,
-        snap.left_out,
-        tuple(s.name for s in sides[1:]),
-        (*notes, *merged.notes),
-    )
+    return replace(done, commit=merged.commit)

@@ -83,9 +83,9 @@ def use_merge_driver(gitdir: Path, config: Config | None = None) -> None:
     treemerge.leave_notebooks_to_us(gitdir)
 
 
-def current_collab() -> CollabId | None:
-    """The collaboration of the working copy we are in, if any."""
-    found = git_config(ID_KEY)
+def current_collab(at: Path | None = None) -> CollabId | None:
+    """The collaboration of the working copy we are in (or `at` is in), if any."""
+    found = git_config(ID_KEY, cwd=None if at is None else str(at))
     return collab_id(found) if found else None
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from git_nbcollab.client import sync as syncing
+from git_nbcollab.errors import UserError
 from git_nbcollab.notebooks import treemerge
 from git_nbcollab.output import say
 
@@ -23,6 +24,8 @@ def sync(
     take_saved: bool = False,
 ) -> int:
     done = syncing.sync(resolve=resolve, outputs=outputs, message=message, take_saved=take_saved)
+    if done.commit is None:
+        raise UserError(treemerge.report(done.conflicts, stopped="sync stopped"))
     for line in done.notes:
         say(line)
     if done.committed:

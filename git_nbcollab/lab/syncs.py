@@ -54,9 +54,7 @@ def _summary(top: Path, done: syncing.Synced, changed: list[str]) -> str:
     parts = []
     for path in changed:
         numbers = (
-            _came_in(top, done.before, str(done.commit), path)
-            if path.endswith(".ipynb")
-            else []
+            _came_in(top, done.before, str(done.commit), path) if path.endswith(".ipynb") else []
         )
         where = _listed(numbers) if numbers else ""
         parts.append(where if len(changed) == 1 and where else f"{path} {where}".strip())

@@ -217,3 +217,24 @@ class LabPage:
         """Wait until the open notebook has no unsaved changes."""
         self.page.locator(".jp-mod-current.jp-mod-dirty").wait_for(state="detached")
         self.shot("saved")
+
+    def toolbar(self, item: str) -> Locator:
+        """A toolbar item of the visible notebook, by its name (`nbcollab-sync`)."""
+        return self.page.locator(f'.jp-NotebookPanel:visible [data-jp-item-name="{item}"]')
+
+    def source(self, index: int) -> str:
+        """A cell's text as the tab shows it."""
+        return self.cell(index).locator(".cm-content").inner_text()
+
+    def file_menu(self, name: str, item: str) -> None:
+        """Right-click a file in the file browser and pick an item of its context menu."""
+        self.page.locator(".jp-DirListing-item", has_text=name).first.click(button="right")
+        self.page.locator(".lm-Menu-item", has_text=item).first.click()
+
+    def sidebar(self, panel_id: str) -> Locator:
+        """Open a left-area panel by its id and return it."""
+        self.page.locator(f'.lm-TabBar-tab[data-id="{panel_id}"]').click()
+        found = self.page.locator(f"#{panel_id}")
+        found.wait_for()
+        self.shot(panel_id)
+        return found

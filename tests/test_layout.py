@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "git_nbcollab"
 
 # Highest first: a module may import its own group and the groups below it, never above.
-LAYERS = ("commands", "client", "hub", "box", "notebooks", "backup", "shared")
+LAYERS = ("lab", "commands", "client", "hub", "box", "notebooks", "backup", "shared")
 TOP = {"cli", "__main__", "gate", "hook"}  # entry points, beside the commands
 NOTEBOOKS_MAY_USE = {"names", "errors", "proc"}  # notebook logic needs nothing else of ours
 

@@ -62,9 +62,9 @@ def use_merge_driver(gitdir: Path) -> None:
     treemerge.leave_notebooks_to_us(gitdir)
 
 
-def current_collab() -> CollabId | None:
-    """The collaboration of the working copy we are in, if any."""
-    found = git_config(ID_KEY)
+def current_collab(at: Path | None = None) -> CollabId | None:
+    """The collaboration of the working copy we are in (or `at` is in), if any."""
+    found = git_config(ID_KEY, cwd=None if at is None else str(at))
     return collab_id(found) if found else None
 
 
@@ -101,11 +101,13 @@ def locked(gitdir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def top() -> Path:
-    """The top folder of the working copy we are in, wherever in it we are."""
-    if current_collab() is None:
+def top(at: Path | None = None) -> Path:
+    """The top folder of the working copy we are in (or the folder `at` is in), wherever in
+    it we are."""
+    cwd = None if at is None else str(at)
+    if current_collab(at) is None:
         raise UserError("not in a working copy: cd into one (git nbcollab clone makes one)")
-    return Path(proc.out("git", "rev-parse", "--show-toplevel").strip())
+    return Path(proc.out("git", "rev-parse", "--show-toplevel", cwd=cwd).strip())
 
 
 def branch(directory: Path) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from git_nbcollab import names
 from git_nbcollab.client import link, workcopy
@@ -11,7 +13,21 @@ from git_nbcollab.names import User
 from git_nbcollab.output import say
 
 
-def _read_notebook(path: Path) -> bytes:
+@dataclass(frozen=True)
+class Shared:
+    collab: dict[str, Any]  # as the hub describes it: id, spec, name, members, branches
+    you: User
+    filename: str
+    directory: Path  # your working copy
+    repaired: str  # what was done to make the notebook shareable, or ""
+
+    @property
+    def command(self) -> str:
+        """What the teammates run to start."""
+        return f"git nbcollab clone {self.collab['spec']}"
+
+
+def _read_notebook(path: Path) -> tuple[bytes, str]:
     from git_nbcollab.notebooks import notebook
 
     if path.is_dir():
@@ -22,21 +38,31 @@ def _read_notebook(path: Path) -> bytes:
         raise UserError(f"{path}: no such notebook") from None
     except OSError as e:
         raise UserError(f"cannot read {path}: {e.strerror}") from None
-    data, repaired = notebook.shareable(data, str(path))
-    if repaired:
-        say(repaired)
-    return data
+    return notebook.shareable(data, str(path))
 
 
 def share(*, users: str, notebook: Path | None, name: str | None) -> int:
     others = names.users(users)
     if notebook is None:
         return _add_members(others)
+    done = share_notebook(others=others, notebook=notebook, name=name)
+    if done.repaired:
+        say(done.repaired)
+    collab, you = done.collab, done.you
+    say(f"shared {done.filename} as {collab['spec']} (id {collab['id']})")
+    say(f"your working copy: {done.directory} (branch u/{you}/main)")
+    others_list = ", ".join(m for m in collab["members"] if m != you)
+    say(f"{others_list} can start with: {done.command}")
+    return 0
+
+
+def share_notebook(*, others: frozenset[User], notebook: Path, name: str | None) -> Shared:
+    """Share `notebook` with `others`; the working copy goes next to it."""
     filename = names.notebook_file(notebook.name)
     name = names.notebook_name(name or notebook.name.removesuffix(".ipynb"))
     directory = notebook.parent / name
     workcopy.check_free(directory)
-    data = _read_notebook(notebook)
+    data, repaired = _read_notebook(notebook)
     with link.connect() as hub:
         answer = hub.call(
             "share",
@@ -58,11 +84,7 @@ def share(*, users: str, notebook: Path | None, name: str | None) -> int:
                 f"shared as {collab['spec']} (id {collab['id']}), but no working copy"
                 f" was made ({e}): run `git nbcollab clone {collab['id']}`"
             ) from None
-    say(f"shared {filename} as {collab['spec']} (id {collab['id']})")
-    say(f"your working copy: {directory} (branch u/{you}/main)")
-    others_list = ", ".join(m for m in collab["members"] if m != you)
-    say(f"{others_list} can start with: git nbcollab clone {collab['spec']}")
-    return 0
+    return Shared(collab, you, filename, directory, repaired)
 
 
 def _add_members(others: frozenset[names.User]) -> int:

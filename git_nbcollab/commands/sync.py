@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from git_nbcollab import proc, repo
@@ -18,6 +19,7 @@ from git_nbcollab.client.snapshot import git
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import branch_owner
 from git_nbcollab.notebooks import treemerge
+from git_nbcollab.notebooks.choices import CellConflict
 from git_nbcollab.output import say
 
 OWN_MESSAGE = "Work in progress (git nbcollab sync)"
@@ -116,14 +118,34 @@ def _listed(paths: tuple[str, ...]) -> str:
     return ", ".join(paths[:SHOWN]) + more
 
 
-def sync(
+@dataclass(frozen=True)
+class Synced:
+    """What a sync did: `commit` is the merged commit now on `branch` (pushed), or None when
+    cells collided (`conflicts`, one line each; `cells` when asked) and nothing was changed,
+    or for a dry run. `head` is where the branch was before."""
+
+    branch: str
+    snap: snapshot.Snapshot
+    notes: tuple[str, ...]
+    others: tuple[treemerge.Side, ...]
+    head: str
+    commit: str | None
+    conflicts: tuple[str, ...] = ()
+    cells: tuple[CellConflict, ...] = ()
+
+
+def run(
+    top: Path,
     *,
-    resolve: treemerge.Resolve,
-    outputs: treemerge.Outputs,
-    message: str,
+    resolve: treemerge.Resolve = None,
+    outputs: treemerge.Outputs = "newer",
+    message: str = "",
     take_saved: bool = False,
-) -> int:
-    top = workcopy.top()
+    asked: treemerge.Asked | None = None,
+    dry_run: bool = False,
+) -> Synced:
+    """Sync the working copy at `top` (see the module); with `dry_run`, merge but change
+    nothing (to see what collides)."""
     branch = workcopy.branch(top)
     me = branch_owner(branch)
     if me is None:
@@ -153,9 +175,11 @@ def sync(
                 resolve=resolve,
                 outputs=outputs,
                 quarantine=staged.quarantine,
+                asked=asked,
             )
-            if merged.commit is None:
-                raise UserError(treemerge.report(merged.conflicts, stopped="sync stopped"))
+            done = Synced(branch, snap, (*notes, *merged.notes), tuple(sides[1:]), head, None)
+            if merged.commit is None or dry_run:
+                return replace(done, conflicts=merged.conflicts, cells=merged.cells)
             snapshot.check_landing(top, gitdir, staged, own, merged.commit)
             last = savedover.record(staged.repo, own, merged.commit, sides[1:])
             staged.keep()
@@ -164,7 +188,22 @@ def sync(
         savedover.save(gitdir, last)
         workcopy.ignore_checkpoints(gitdir)  # working copies cloned before clone did it
         _push(hub, top, branch)
-    _report(branch, snap, [*notes, *merged.notes], sides[1:])
+    return replace(done, commit=merged.commit)
+
+
+def sync(
+    *,
+    resolve: treemerge.Resolve,
+    outputs: treemerge.Outputs,
+    message: str,
+    take_saved: bool = False,
+) -> int:
+    done = run(
+        workcopy.top(), resolve=resolve, outputs=outputs, message=message, take_saved=take_saved
+    )
+    if done.commit is None:
+        raise UserError(treemerge.report(done.conflicts, stopped="sync stopped"))
+    _report(done.branch, done.snap, list(done.notes), list(done.others))
     return 0
 
 

@@ -35,6 +35,11 @@ def _list(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
     return {"collabs": [_described(hub, c) for c in collabs.of_user(hub, caller)]}
 
 
+def _team(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    """The teammates, to share with (every teammate knows the others' names)."""
+    return {"members": hub.teammates()}
+
+
 def _resolve(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
     return {"collab": _described(hub, collabs.resolve(hub, caller, args.spec))}
 
@@ -127,6 +132,7 @@ def _parser() -> Parser:
     parser = Parser(prog="nbcollab")
     ops = parser.add_subparsers(dest="op", required=True)
     ops.add_parser("list")
+    ops.add_parser("team")
     ops.add_parser("resolve").add_argument("spec", type=parse_spec)
     share = ops.add_parser("share")
     share.add_argument("--with", dest="others", type=users, required=True)
@@ -158,6 +164,7 @@ def _parser() -> Parser:
 
 HANDLERS: dict[str, Handler] = {
     "list": _list,
+    "team": _team,
     "resolve": _resolve,
     "share": _share,
     "add-members": _add_members,

@@ -17,13 +17,13 @@ import os
 import shlex
 import sys
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from git_nbcollab import proc
-from git_nbcollab.notebooks import notebook
+from git_nbcollab.notebooks import choices, notebook
 from git_nbcollab.notebooks.filemerge import Settings
 
 if TYPE_CHECKING:
@@ -39,6 +39,9 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parents[2])
 
 Resolve = Literal["ours", "theirs", "both"] | None
 Outputs = Literal["newer", "ours", "theirs"]
+# Per-cell choices for notebooks that collide (the JupyterLab conflict panel):
+# (theirs' name, path) -> cell index -> "mine" | "theirs" | "both"
+Chosen = Mapping[tuple[str, str], Mapping[int, choices.Choice]]
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,22 @@ class Side:
 @dataclass(frozen=True)
 class Merged:
     """`commit` holds everyone's work, or is None and `conflicts` says (one line each) why;
-    `notes` (one line each, starting with the path) say what the merge kept or dropped."""
+    `notes` (one line each, starting with the path) say what the merge kept or dropped;
+    `cells`, when asked for, the colliding notebook cells with both versions."""
 
     commit: str | None
     conflicts: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    cells: tuple[choices.CellConflict, ...] = ()
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a merge does beyond `resolve`: settle cells as chosen, or describe collisions."""
+
+    chosen: Chosen = field(default_factory=dict)
+    detail: bool = False
+    found: list[choices.CellConflict] = field(default_factory=list)
 
 
 def leave_notebooks_to_us(gitdir: Path) -> None:
@@ -141,7 +155,11 @@ def _merge_tree(
 
 
 def _settle(
-    repo: pygit2.Repository, path: str, stages: dict[int, tuple[int, str]], settings: Settings
+    repo: pygit2.Repository,
+    path: str,
+    stages: dict[int, tuple[int, str]],
+    settings: Settings,
+    asked: Asked,
 ) -> tuple[int, str] | list[str] | None:
     """One path git left conflicted: (mode, blob) to keep, None to delete, or the conflicts."""
     ours, theirs = settings.names
@@ -161,12 +179,34 @@ def _settle(
             theirs_name=theirs,
         )
         if result.notebook is None:
-            return [f"{path}: {c}" for c in result.conflicts]
+            return _by_cell(repo, path, (base, stages), settings, asked) or [
+                f"{path}: {c}" for c in result.conflicts
+            ]
         return stages[2][0], str(repo.create_blob(result.notebook))
     if settings.resolve in ("ours", "theirs"):
         return stages.get(2 if settings.resolve == "ours" else 3)
     gone, kept = (ours, theirs) if 2 not in stages else (theirs, ours)
     return [f"{path}: deleted by {gone} but changed by {kept}"]
+
+
+def _by_cell(
+    repo: pygit2.Repository,
+    path: str,
+    sides: tuple[bytes | None, dict[int, tuple[int, str]]],
+    settings: Settings,
+    asked: Asked,
+) -> tuple[int, str] | None:
+    """A colliding notebook settled as chosen per cell, or (when asked) its cells described."""
+    base, stages = sides
+    ours, theirs = (blob_data(repo, stages[n][1]) for n in (2, 3))
+    chosen = asked.chosen.get((settings.names[1], path))
+    if chosen is not None:
+        data = choices.apply(base, ours, theirs, settings.names, settings.newer, chosen, path)
+        return stages[2][0], str(repo.create_blob(data))
+    if asked.detail:
+        found = choices.conflict_cells(path, base, ours, theirs, settings.names, settings.newer)
+        asked.found.extend(found)
+    return None
 
 
 def _notes(repo: pygit2.Repository, sides: tuple[Side, Side], notes_file: Path) -> list[str]:
@@ -205,6 +245,7 @@ def _merge_two(
     settings: Settings,
     who: pygit2.Signature,
     quarantine: Path | None,
+    asked: Asked,
 ) -> Merged:
     import pygit2
 
@@ -223,7 +264,7 @@ def _merge_two(
         index = pygit2.Index()
         index.read_tree(repo[tree].peel(pygit2.Tree))
         for path, stages in sorted(conflicted.items()):
-            settled = _settle(repo, path, stages, settings)
+            settled = _settle(repo, path, stages, settings, asked)
             if isinstance(settled, list):
                 conflicts += settled
             elif settled is None:
@@ -232,7 +273,7 @@ def _merge_two(
                 mode = pygit2.enums.FileMode(settled[0])
                 index.add(pygit2.IndexEntry(path, pygit2.Oid(hex=settled[1]), mode))
         if conflicts:
-            return Merged(None, tuple(conflicts), tuple(notes))
+            return Merged(None, tuple(conflicts), tuple(notes), tuple(asked.found))
         tree = str(index.write_tree(repo))
     message = f"Merge {theirs.name}'s work"
     parents = [ours.commit, theirs.commit]
@@ -248,13 +289,15 @@ def merge(
     resolve: Resolve = None,
     outputs: Outputs = "newer",
     quarantine: Path | None = None,
+    asked: Asked | None = None,
 ) -> Merged:
     """Merge each later side into the first, in order; the result is an (unreferenced) commit
     whose history holds every side, or the conflicts of the first pair that collided.
 
     git's `ort` merge does the work (renames; criss-cross histories merged against a virtual
     base), with notebooks merged cell by cell by our driver. The objects it writes go to
-    `quarantine` when given (see `repo.staging`)."""
+    `quarantine` when given (see `repo.staging`); `asked` settles colliding cells one by one, or
+    describes them."""
     import pygit2
 
     who = pygit2.Signature(*author)
@@ -263,10 +306,10 @@ def merge(
     for side in sides[1:]:
         pair = (current, side)
         settings = Settings(_newer(repo, pair, outputs), resolve, (current.name, side.name))
-        merged = _merge_two(repo, pair, settings, who, quarantine)
+        merged = _merge_two(repo, pair, settings, who, quarantine, asked or Asked())
         notes += merged.notes
         if merged.commit is None:
-            return Merged(None, merged.conflicts, tuple(notes))
+            return Merged(None, merged.conflicts, tuple(notes), merged.cells)
         current = Side(current.name, merged.commit)
     return Merged(current.commit, (), tuple(notes))
 

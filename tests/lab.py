@@ -186,9 +186,13 @@ class LabPage:
         self.page.screenshot(path=str(path))
         return path
 
+    def goto(self, lab: Lab, path: str = "lab") -> None:
+        """Load a page of the Lab on a fresh workspace (not the tabs an earlier page left)."""
+        self.page.goto(lab.url(path) + "&reset")
+
     def open_notebook(self, lab: Lab, path: str) -> None:
         """Open a notebook by its path under the Lab's root, and wait until its cells show."""
-        self.page.goto(lab.url(f"lab/tree/{path}"))
+        self.goto(lab, f"lab/tree/{path}")
         self.cell(0).wait_for(timeout=60_000)
         self.shot("opened")
 

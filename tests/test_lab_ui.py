@@ -162,7 +162,7 @@ def test_share_from_the_file_browser_then_bob_sees_it(
         "ui_share.ipynb",
     )
     page = _page(chromium, tmp_path)
-    page.page.goto(labs["alice"].url())
+    page.goto(labs["alice"])
     page.page.locator(".jp-DirListing-item", has_text="ui_share.ipynb").wait_for(timeout=60_000)
     page.file_menu("ui_share.ipynb", "Share with teammates")
     asked = page.dialog("Share ui_share.ipynb")
@@ -176,7 +176,7 @@ def test_share_from_the_file_browser_then_bob_sees_it(
     assert f"git nbcollab clone {cid}" in shared or "uishared" in shared, shared
 
     bobs = _page(chromium, tmp_path)
-    bobs.page.goto(labs["bob"].url())
+    bobs.goto(labs["bob"])
     sidebar = bobs.sidebar("nbcollab-sidebar")
     sidebar.get_by_text("uishared").wait_for(timeout=30_000)
     bobs.shot("bob-sees-it")
@@ -248,7 +248,7 @@ def test_a_link_to_a_teammates_notebook_says_whose_it_is(
     assert box.user("bob") in expected and "\n" not in expected
 
     page = _page(chromium, tmp_path)
-    page.page.goto(labs["alice"].url("lab/tree/bobs.ipynb"))
+    page.goto(labs["alice"], "lab/tree/bobs.ipynb")
     said = page.page.locator(".jp-Dialog")
     said.wait_for(timeout=60_000)
     page.shot("whose")

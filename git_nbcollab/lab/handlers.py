@@ -47,6 +47,12 @@ class Handler(APIHandler):
             raise UserError(f"{relative} is outside JupyterLab's root folder")
         return path
 
+    def relative(self, path: Path) -> str | None:
+        """A path of ours as the frontend names it (under the server's root), or None."""
+        if path == self.root:
+            return ""
+        return path.relative_to(self.root).as_posix() if self.root in path.parents else None
+
     def body(self) -> dict[str, Any]:
         try:
             data = json.loads(self.request.body or b"{}")
@@ -98,7 +104,13 @@ class Share(Handler):
 class Status(Handler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        await self.answer(lambda: actions.status(self.local(self.get_argument("path", ""))))
+        def work() -> dict[str, Any]:
+            found = actions.status(self.local(self.get_argument("path", "")))
+            if "top" in found:  # the working copy's top as the frontend names its documents
+                found["root"] = self.relative(Path(found["top"]))
+            return found
+
+        await self.answer(work)
 
 
 class Sync(Handler):

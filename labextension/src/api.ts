@@ -18,7 +18,7 @@ export interface Version {
 
 export interface Status {
   collab: Collab | null;
-  root?: string; // the working copy's top, relative to the server root
+  root?: string | null; // the working copy's top, relative to the server root
   unmerged: { author: string; commits: number }[];
   versions: Version[];
   project: { [key: string]: unknown };
@@ -37,7 +37,7 @@ export interface Conflict {
 export interface SyncResult {
   summary: string;
   changed: string[];
-  conflicts: Conflict[];
+  conflicts: unknown[]; // what collides, if anything: the panel asks for the details
 }
 
 export interface Shared {
@@ -48,6 +48,7 @@ export interface Shared {
 
 export interface Publication {
   version: string;
+  summary: string[]; // what the merge keeps, a line each
   authors: string[];
   files: string[];
   published?: string; // the read-only copy, relative to the server root

@@ -6,6 +6,7 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
 import { call, Choice, Conflict, report } from './api';
+import { workingCopy } from './documents';
 import { sync } from './sync';
 import { el } from './ui';
 
@@ -17,6 +18,7 @@ const CHOICES: [Choice, string][] = [
 
 export class ConflictsPanel extends Widget {
   private chosen = new Map<Conflict, Choice>();
+  private root: string | null = null; // the working copy's top: conflicts name files under it
   private apply = el('button', 'jp-mod-styled jp-mod-accept jp-nbcollab-apply', ['Apply'], {
     disabled: true
   });
@@ -39,6 +41,7 @@ export class ConflictsPanel extends Widget {
     const { conflicts } = await call<{ conflicts: Conflict[] }>('conflicts', {
       query: { path: this.path }
     });
+    this.root = await workingCopy(this.path);
     this.chosen.clear();
     this.apply.disabled = conflicts.length > 0;
     const intro = conflicts.length
@@ -88,7 +91,8 @@ export class ConflictsPanel extends Widget {
   }
 
   private async jump(conflict: Conflict): Promise<void> {
-    const widget = this.docManager.openOrReveal(conflict.file);
+    const path = this.root ? `${this.root}/${conflict.file}` : conflict.file;
+    const widget = this.docManager.openOrReveal(path);
     if (!(widget instanceof NotebookPanel)) {
       return;
     }

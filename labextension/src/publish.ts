@@ -70,6 +70,7 @@ export async function publish(docManager: IDocumentManager, path: string): Promi
     title: `Publish ${asked.value.notebook} ${plan.version}?`,
     body: lines(
       `version: ${plan.version}`,
+      ...plan.summary.map(line => `merged ${line}`),
       `authors merged: ${plan.authors.join(', ') || 'none'}`,
       `files: ${plan.files.join(', ')}`
     ),

@@ -137,6 +137,7 @@ def test_status_of_a_working_copy(box: Box, alice_lab: lab.Lab) -> None:
     status, answer = call(alice_lab, "status?path=watched/watched.ipynb")
     assert status == 200, answer
     assert answer["collab"]["id"] == cid
+    assert answer["root"] == "watched"  # the top as JupyterLab names it: what the tab saves
     assert answer["unmerged"] == [] and answer["versions"] == [] and answer["project"] == {}
     assert answer["unsynced"] is False
 

@@ -4,12 +4,16 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { Widget } from '@lumino/widgets';
 
-import { call, Collab, firstLine, Status } from './api';
+import { call, Collab, firstLine, Status, Version } from './api';
 import { CONFLICTS, PUBLISH, SYNC } from './commands';
 import { el } from './ui';
 
 function value(text: unknown): Node {
-  const shown = Array.isArray(text) ? text.join(', ') : String(text);
+  const shown = Array.isArray(text)
+    ? text.join(', ')
+    : typeof text === 'object' && text !== null
+      ? JSON.stringify(text)
+      : String(text);
   if (/^https?:\/\//.test(shown)) {
     return el('a', '', [shown], { href: shown, target: '_blank', rel: 'noopener' });
   }
@@ -22,6 +26,12 @@ function facts(record: { [key: string]: unknown }): HTMLElement {
     'jp-nbcollab-facts',
     Object.entries(record).flatMap(([key, text]) => [el('dt', '', [key]), el('dd', '', [value(text)])])
   );
+}
+
+/** A published version: its name and message, the rest of its metadata when opened. */
+function version(record: Version): HTMLElement {
+  const title = `${record.shown ?? record.version}${record.message ? ` · ${record.message}` : ''}`;
+  return el('details', 'jp-nbcollab-version', [el('summary', '', [title]), facts(record)]);
 }
 
 function section(title: string, children: Node[], empty: string): HTMLElement {
@@ -107,7 +117,7 @@ export class Sidebar extends Widget {
       ]),
       status.unsynced ? el('p', 'jp-nbcollab-unsynced', ['You have work that is not synced.']) : '',
       section('Not merged yet', unmerged.length ? [el('ul', '', unmerged)] : [], 'nothing'),
-      section('Published versions', status.versions.map(facts), 'none yet'),
+      section('Published versions', status.versions.map(version), 'none yet'),
       section('Project', Object.keys(status.project).length ? [facts(status.project)] : [], 'no project set')
     ].filter(node => node !== '') as Node[];
   }

@@ -31,8 +31,8 @@ export async function markStale(panel: NotebookPanel): Promise<void> {
     return;
   }
   const text = `stale: ${state.name} ${state.latest} is published (this is ${state.version})`;
-  const mark = new Widget({ node: el('span', 'jp-nbcollab-stale-mark', [text]) });
-  panel.toolbar.addItem('nbcollab-stale', mark);
+  const mark = new Widget({ node: el('div', 'jp-nbcollab-stale-mark', [text]) });
+  panel.contentHeader.addWidget(mark);
   marks.set(panel, mark);
   panel.title.label += SUFFIX;
   panel.title.caption = text;

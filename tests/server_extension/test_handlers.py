@@ -17,6 +17,7 @@ import pytest
 from tests import lab
 from tests.box import Box, edit_cell
 from tests.conftest import require
+from tests.lab import call
 
 
 @pytest.fixture(scope="module")
@@ -24,22 +25,6 @@ def alice_lab(box: Box, tmp_path_factory: pytest.TempPathFactory) -> Iterator[la
     require(lab.missing_lab(box))
     with lab.running(box, "alice", tmp_path_factory.mktemp("lab")) as server:
         yield server
-
-
-def call(
-    server: lab.Lab, route: str, body: dict[str, Any] | None = None, token: str | None = None
-) -> tuple[int, dict[str, Any]]:
-    """GET (no body) or POST (a JSON body) /nbcollab/ROUTE; (status, JSON answer)."""
-    url = f"http://127.0.0.1:{server.port}/nbcollab/{route}"
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
-    request.add_header("Authorization", f"token {token or server.token}")
-    try:
-        with urllib.request.urlopen(request, timeout=120) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as e:
-        text = e.read()
-        return e.code, json.loads(text) if text.startswith(b"{") else {"body": text.decode()}
 
 
 def refused(answer: tuple[int, dict[str, Any]], *words: str) -> str:

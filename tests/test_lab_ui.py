@@ -43,6 +43,18 @@ def _page(chromium: Browser, tmp_path: Path) -> lab.LabPage:
     )
 
 
+def _synced(page: lab.LabPage) -> str:
+    """Click the notebook's Sync button; the dialog that follows must be "Synced" (its text)."""
+    page.toolbar("nbcollab-sync").click()
+    said = page.page.locator(".jp-Dialog")
+    said.wait_for(timeout=60_000)
+    page.shot("synced")
+    text = said.inner_text()
+    assert text.startswith("Synced"), text
+    said.get_by_role("button", name="Ok").click()
+    return text
+
+
 def _source(notebook: str, index: int) -> str:
     return "".join(json.loads(notebook)["cells"][index]["source"])
 
@@ -78,10 +90,7 @@ def test_sync_button_keeps_unsaved_edits_and_a_teammates_cell(
     page.type_into_cell(MAX, "print(min(sales))")  # unsaved: only in alice's tab
 
     _bob_syncs(box, theirs, name, {MEAN: "bob_mean = sum(sales) / len(sales)"})
-    page.toolbar("nbcollab-sync").click()
-    said = page.dialog("Synced")
-    assert box.user("bob") in said.inner_text()
-    said.get_by_role("button", name="Ok").click()
+    assert f"merged {box.user('bob')}: cell {MEAN + 1}" in _synced(page)
 
     assert page.source(MAX) == "print(min(sales))", "the tab lost alice's edit"
     assert page.source(MEAN) == "bob_mean = sum(sales) / len(sales)", "the tab is stale"
@@ -195,8 +204,7 @@ def test_publish_from_the_dialog_opens_the_copy_and_marks_the_older_one_stale(
     assert said in error.inner_text(), "the dialog is not the line the command says"
     error.get_by_role("button", name="Close").click()
 
-    page.toolbar("nbcollab-sync").click()
-    page.dialog("Synced").get_by_role("button", name="Ok").click()
+    _synced(page)
     _publish(page, name, "1.0.0")
     page.page.wait_for_url(f"**/shared/{name}/v1.0.0/{name}_FINAL.ipynb**")
     assert page.source(MAX) == "print('unsynced')"
@@ -205,8 +213,7 @@ def test_publish_from_the_dialog_opens_the_copy_and_marks_the_older_one_stale(
 
     page.page.locator(".lm-TabBar-tab", has_text=f"{name}.ipynb").first.click()
     page.type_into_cell(MEAN, "second = 2")
-    page.toolbar("nbcollab-sync").click()
-    page.dialog("Synced").get_by_role("button", name="Ok").click()
+    _synced(page)
     _publish(page, name, "1.1.0")
     page.page.wait_for_url(f"**/v1.1.0/{name}_FINAL.ipynb**")
     old = page.page.locator(".lm-TabBar-tab", has_text="(stale)")

@@ -67,8 +67,20 @@ export type Choice = 'mine' | 'theirs' | 'both';
 /** A refusal or failure, worded for the person: one line. */
 export class Refused extends Error {}
 
-/** Calls `/nbcollab/<endpoint>`: GET with `query`, or POST with `body`. */
-export async function call<T>(
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Calls `/nbcollab/<endpoint>`: GET with `query`, or POST with `body`. One call at a time:
+ * the server refuses a sync while a status it asked for is fetching in that working copy. */
+export function call<T>(
+  endpoint: string,
+  options: { query?: { [key: string]: string }; body?: unknown } = {}
+): Promise<T> {
+  const next = queue.then(() => request<T>(endpoint, options));
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+async function request<T>(
   endpoint: string,
   options: { query?: { [key: string]: string }; body?: unknown } = {}
 ): Promise<T> {

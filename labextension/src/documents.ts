@@ -8,11 +8,19 @@ import { call, firstLine, Refused, Status } from './api';
 
 export type Context = DocumentRegistry.Context;
 
+const tops = new Map<string, string>(); // a file's working copy does not move while it is open
+
 /** The top of the working copy holding `path` (relative to the server root), or null when
  * `path` is in none (then the server's own answer says so). */
 export async function workingCopy(path: string): Promise<string | null> {
-  const status = await call<Status>('status', { query: { path } });
-  return status.root ?? null;
+  if (!tops.has(path)) {
+    const { root } = await call<Status>('status', { query: { path } });
+    if (root === undefined || root === null) {
+      return null;
+    }
+    tops.set(path, root);
+  }
+  return tops.get(path) ?? null;
 }
 
 function under(root: string, path: string): boolean {

@@ -17,11 +17,12 @@ import shutil
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tests.box import Box, free_port
 
@@ -132,6 +133,22 @@ def _stop(pid: int, runuser: subprocess.Popen[bytes]) -> None:
             return
 
 
+def call(
+    server: Lab, route: str, body: dict[str, Any] | None = None, token: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """GET (no body) or POST (a JSON body) /nbcollab/ROUTE; (status, JSON answer)."""
+    url = f"http://127.0.0.1:{server.port}/nbcollab/{route}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    request.add_header("Authorization", f"token {token or server.token}")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as e:
+        text = e.read()
+        return e.code, json.loads(text) if text.startswith(b"{") else {"body": text.decode()}
+
+
 @contextlib.contextmanager
 def running(box: Box, short: str, tmp: Path) -> Iterator[Lab]:
     """JupyterLab as teammate `short`, rooted at their ~/notebooks; stopped at the end."""
@@ -186,9 +203,13 @@ class LabPage:
         self.page.screenshot(path=str(path))
         return path
 
+    def goto(self, lab: Lab, path: str = "lab") -> None:
+        """Load a page of the Lab on a fresh workspace (not the tabs an earlier page left)."""
+        self.page.goto(lab.url(path) + "&reset")
+
     def open_notebook(self, lab: Lab, path: str) -> None:
         """Open a notebook by its path under the Lab's root, and wait until its cells show."""
-        self.page.goto(lab.url(f"lab/tree/{path}"))
+        self.goto(lab, f"lab/tree/{path}")
         self.cell(0).wait_for(timeout=60_000)
         self.shot("opened")
 
@@ -217,3 +238,25 @@ class LabPage:
         """Wait until the open notebook has no unsaved changes."""
         self.page.locator(".jp-mod-current.jp-mod-dirty").wait_for(state="detached")
         self.shot("saved")
+
+    def toolbar(self, item: str) -> Locator:
+        """A toolbar item of the visible notebook, by its name (`nbcollab-sync`)."""
+        return self.page.locator(f'.jp-NotebookPanel:visible [data-jp-item-name="{item}"]')
+
+    def source(self, index: int) -> str:
+        """A cell's text as the tab shows it."""
+        return self.cell(index).locator(".cm-content").inner_text()
+
+    def file_menu(self, name: str, item: str) -> None:
+        """Right-click a file in the file browser and pick an item of its context menu."""
+        self.page.locator(".jp-DirListing-item", has_text=name).first.click(button="right")
+        self.page.locator(".lm-Menu-item", has_text=item).first.click()
+
+    def sidebar(self, panel_id: str) -> Locator:
+        """Open a left-area panel by its id (clicking its tab again would close it)."""
+        found = self.page.locator(f"#{panel_id}")
+        if not found.is_visible():
+            self.page.locator(f'.lm-TabBar-tab[data-id="{panel_id}"]').click()
+        found.wait_for()
+        self.shot(panel_id)
+        return found

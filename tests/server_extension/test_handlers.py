@@ -16,22 +16,7 @@ import pytest
 
 from tests import lab
 from tests.box import Box, edit_cell
-
-
-def call(
-    server: lab.Lab, route: str, body: dict[str, Any] | None = None, token: str | None = None
-) -> tuple[int, dict[str, Any]]:
-    """GET (no body) or POST (a JSON body) /nbcollab/ROUTE; (status, JSON answer)."""
-    url = f"http://127.0.0.1:{server.port}/nbcollab/{route}"
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
-    request.add_header("Authorization", f"token {token or server.token}")
-    try:
-        with urllib.request.urlopen(request, timeout=120) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as e:
-        text = e.read()
-        return e.code, json.loads(text) if text.startswith(b"{") else {"body": text.decode()}
+from tests.lab import call
 
 
 def refused(answer: tuple[int, dict[str, Any]], *words: str) -> str:

@@ -71,7 +71,7 @@ def _fetch(hub: link.Client, top: Path) -> None:
 
 def _unmerged(top: Path) -> list[dict[str, Any]]:
     """Teammates whose main branch has commits this working copy has not merged."""
-    me = branch_owner(workcopy.branch(top))
+    me = branch_owner(workcopy.here(top).branch)
     refs = git(top, "for-each-ref", "--format=%(refname)", "refs/remotes/origin/u/").split()
     found = []
     for ref in refs:

@@ -81,7 +81,7 @@ def _result(top: Path, done: syncing.Synced) -> dict[str, Any]:
         "changed": changed,
         "conflicts": [],
         "notes": list(done.notes),
-        "committed": list(done.beforeted),
+        "committed": list(done.committed),
     }
 
 

@@ -343,7 +343,9 @@ def _check_parser(commands: argparse._SubParsersAction[Parser]) -> None:
         "--project", default="", metavar="CMD", help="a command to run in the copy afterwards"
     )
     check.add_argument(
-        "--runner", help="the account the code runs as (as root, required; never root)"
+        "--runner",
+        metavar="NAME",
+        help="the account the code runs as (as root, required; never root)",
     )
     check.add_argument(
         "--save-executed", type=Path, metavar="FILE", help="write the executed copy here"

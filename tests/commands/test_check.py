@@ -37,6 +37,14 @@ def test_a_teammate_checks_a_notebook_that_passes(box: Box) -> None:
     ]
     assert box.changes(before) == {}  # the run happened in a throwaway copy
 
+    done = check(box, "sales.ipynb", "--save-executed", "ran.ipynb")
+    assert done.returncode == 0, done.stderr
+    ran = json.loads((box.home("alice") / "notebooks" / "ran.ipynb").read_bytes())
+    assert ran["cells"][2]["outputs"][0]["text"] == ["143\n"]
+    done = check(box, "sales.ipynb", "--save-executed", "ran.ipynb")
+    assert done.returncode == 1
+    assert "ran.ipynb exists: name a new file for --save-executed" in done.stderr
+
 
 def test_a_failing_notebook_is_reported_per_check_and_cell_with_exit_1(box: Box) -> None:
     sales = json.loads(SALES.read_bytes())

@@ -79,6 +79,10 @@ def test_a_failing_notebook_is_reported_per_check_and_cell_with_exit_1(box: Box)
     )
     assert found["valid"] == (True, []) and found["size"] == (True, [])
 
+    done = check(box, "broken.ipynb", "--save-executed", "broken-ran.ipynb")
+    ran = json.loads((box.home("alice") / "notebooks" / "broken-ran.ipynb").read_bytes())
+    assert ran["cells"][3]["outputs"][0]["ename"] == "ZeroDivisionError"  # kept, as it ran
+
     sales["cells"].pop()  # now it executes: the changed output shows
     box.put("alice", json.dumps(sales).encode(), "broken.ipynb")
     done = check(box, "broken.ipynb")

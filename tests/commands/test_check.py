@@ -147,6 +147,17 @@ def test_a_teammate_may_name_only_themselves_as_the_runner(box: Box) -> None:
     )
 
 
+def test_a_teammates_notebook_that_loops_is_stopped_and_leaves_no_kernel(box: Box) -> None:
+    box.put("alice", make("x = 1", "while True:\n    pass"), "loop.ipynb")
+    done = check(box, "loop.ipynb", "--timeout", "6")
+    assert done.returncode == 1
+    executes = next(line for line in done.stdout.splitlines() if "executes" in line)
+    assert executes.startswith("  FAIL executes: cell 2: ")  # nbclient's timeout, or our kill
+    assert executes.endswith("did not finish within the 6s limit")
+    kernels = ["pgrep", "-u", box.user("alice"), "-f", "ipykernel"]
+    assert subprocess.run(kernels, capture_output=True).stdout == b""
+
+
 def test_an_invalid_notebook_fails_valid_and_runs_nothing(box: Box) -> None:
     box.put("alice", b'{"cells": [], "nbformat": 4}', "broken.ipynb")
     done = check(box, "broken.ipynb")

@@ -372,6 +372,27 @@ def _nbcollab_parser() -> Parser:
     return parser
 
 
+def _check_command(args: argparse.Namespace) -> Callable[[], int]:
+    from git_nbcollab.checks import Limits
+    from git_nbcollab.commands.check import check
+
+    limits = Limits(
+        timeout_s=args.timeout_s,
+        memory_mb=args.memory_mb,
+        max_notebook_mb=args.max_notebook_mb,
+        max_output_mb=args.max_output_mb,
+        images=args.images,
+    )
+    return lambda: check(
+        path=args.path,
+        limits=limits,
+        runner=args.runner,
+        project=args.project,
+        save=args.save_executed,
+        as_json=args.json,
+    )
+
+
 def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
     if args.command == "list":
         from git_nbcollab.commands.list import list_collabs
@@ -397,24 +418,7 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
             base=args.base, ours=args.ours, theirs=args.theirs, path=args.path
         )
     if args.command == "check":
-        from git_nbcollab.checks import Limits
-        from git_nbcollab.commands.check import check
-
-        limits = Limits(
-            timeout_s=args.timeout_s,
-            memory_mb=args.memory_mb,
-            max_notebook_mb=args.max_notebook_mb,
-            max_output_mb=args.max_output_mb,
-            images=args.images,
-        )
-        return lambda: check(
-            path=args.path,
-            limits=limits,
-            runner=args.runner,
-            project=args.project,
-            save=args.save_executed,
-            as_json=args.json,
-        )
+        return _check_command(args)
     if args.command == "project":
         from git_nbcollab.commands.project import project_set
 

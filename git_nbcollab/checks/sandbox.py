@@ -106,15 +106,15 @@ exec "$@"
 
 
 def _namespaces(as_root: bool) -> tuple[str, ...]:
-    """The unshare wrapper this box allows: as root always; as a user only with unprivileged
-    user namespaces (tried once, with `true`)."""
+    """The unshare wrapper this box allows (tried with `true`): as a user it needs unprivileged
+    user namespaces; root in a container may be refused them too."""
     if shutil.which("unshare") is None:
         return ()
-    if as_root:
-        return ("unshare", *_NAMESPACES, "--", "sh", "-c", PRIVATE_TMP, "sh")
-    wrapper = ("unshare", "--user", "--map-current-user", *_NAMESPACES, "--")
-    tried = subprocess.run([*wrapper, "true"], capture_output=True)
-    return wrapper if tried.returncode == 0 else ()
+    user = () if as_root else ("--user", "--map-current-user")
+    wrapper = ("unshare", *user, *_NAMESPACES, "--")
+    if subprocess.run([*wrapper, "true"], capture_output=True).returncode != 0:
+        return ()
+    return (*wrapper, "sh", "-c", PRIVATE_TMP, "sh") if as_root else wrapper
 
 
 def _copy(source: Path, target: Path) -> None:

@@ -380,7 +380,9 @@ def _check_parser(commands: argparse._SubParsersAction[Parser]) -> None:
         "--project", default="", metavar="CMD", help="a command to run in the copy afterwards"
     )
     check.add_argument(
-        "--runner", help="the account the code runs as (as root, required; never root)"
+        "--runner",
+        metavar="NAME",
+        help="the account the code runs as (as root, required; never root)",
     )
     check.add_argument(
         "--save-executed", type=Path, metavar="FILE", help="write the executed copy here"
@@ -405,6 +407,27 @@ def _nbcollab_parser() -> Parser:
     _check_parser(commands)
     _admin_parsers(commands)
     return parser
+
+
+def _check_command(args: argparse.Namespace) -> Callable[[], int]:
+    from git_nbcollab.checks import Limits
+    from git_nbcollab.commands.check import check
+
+    limits = Limits(
+        timeout_s=args.timeout_s,
+        memory_mb=args.memory_mb,
+        max_notebook_mb=args.max_notebook_mb,
+        max_output_mb=args.max_output_mb,
+        images=args.images,
+    )
+    return lambda: check(
+        path=args.path,
+        limits=limits,
+        runner=args.runner,
+        project=args.project,
+        save=args.save_executed,
+        as_json=args.json,
+    )
 
 
 def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
@@ -432,24 +455,7 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
             base=args.base, ours=args.ours, theirs=args.theirs, path=args.path
         )
     if args.command == "check":
-        from git_nbcollab.checks import Limits
-        from git_nbcollab.commands.check import check
-
-        limits = Limits(
-            timeout_s=args.timeout_s,
-            memory_mb=args.memory_mb,
-            max_notebook_mb=args.max_notebook_mb,
-            max_output_mb=args.max_output_mb,
-            images=args.images,
-        )
-        return lambda: check(
-            path=args.path,
-            limits=limits,
-            runner=args.runner,
-            project=args.project,
-            save=args.save_executed,
-            as_json=args.json,
-        )
+        return _check_command(args)
     if args.command == "project":
         from git_nbcollab.commands.project import project_set
 

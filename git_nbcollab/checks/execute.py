@@ -59,6 +59,7 @@ def execute(path: str, timeout: float) -> dict[str, Any]:
         timeout_func=lambda cell: max(1, int(deadline - time.monotonic())),
         resources={"metadata": {"path": os.getcwd()}},
         on_cell_start=started,
+        shutdown_kernel="immediate",  # the copy is thrown away: no need to wait for a busy kernel
     )
     problem = None
     try:

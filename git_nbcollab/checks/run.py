@@ -114,13 +114,10 @@ def _execution(
     executes = Check(
         "executes", problem is None, said, cells, seconds, "executes" in limits.required
     )
+    copy = _checked_copy(executed) if executed is not None else None
     if executed is None or problem is not None:
-        return (
-            executes,
-            _not_run("reproduces", "the notebook did not execute", limits),
-            None,
-            kernel,
-        )
+        not_run = _not_run("reproduces", "the notebook did not execute", limits)
+        return executes, not_run, copy, kernel
     paths = (str(box.work), str(box.home))
     reproduces = _timed(
         "reproduces",
@@ -131,7 +128,17 @@ def _execution(
             "outputs differ",
         ),
     )
-    return executes, reproduces, nbfile.dumps(executed), kernel
+    return executes, reproduces, copy, kernel
+
+
+def _checked_copy(executed: dict[str, Any]) -> bytes | None:
+    """The executed copy as a file, if it is a valid notebook (it came from the runner)."""
+    data = nbfile.dumps(executed)
+    try:
+        nbfile.read(data, "the executed copy")
+    except UserError:
+        return None
+    return data
 
 
 def _project(box: sandbox.Sandbox, command: str) -> tuple[bool, str, list[Finding]]:

@@ -68,7 +68,7 @@ class Sandbox:
 @dataclass(frozen=True)
 class Outcome:
     code: int
-    result: bytes  # what the command wrote to file descriptor 3
+    result: bytes  # what the command wrote to the descriptor in $NBCOLLAB_RESULT_FD
     stderr: bytes
     timed_out: bool
 
@@ -106,15 +106,15 @@ exec "$@"
 
 
 def _namespaces(as_root: bool) -> tuple[str, ...]:
-    """The unshare wrapper this box allows: as root always; as a user only with unprivileged
-    user namespaces (tried once, with `true`)."""
+    """The unshare wrapper this box allows (tried with `true`): as a user it needs unprivileged
+    user namespaces; root in a container may be refused them too."""
     if shutil.which("unshare") is None:
         return ()
-    if as_root:
-        return ("unshare", *_NAMESPACES, "--", "sh", "-c", PRIVATE_TMP, "sh")
-    wrapper = ("unshare", "--user", "--map-current-user", *_NAMESPACES, "--")
-    tried = subprocess.run([*wrapper, "true"], capture_output=True)
-    return wrapper if tried.returncode == 0 else ()
+    user = () if as_root else ("--user", "--map-current-user")
+    wrapper = ("unshare", *user, *_NAMESPACES, "--")
+    if subprocess.run([*wrapper, "true"], capture_output=True).returncode != 0:
+        return ()
+    return (*wrapper, "sh", "-c", PRIVATE_TMP, "sh") if as_root else wrapper
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -154,8 +154,10 @@ def prepared(folder: Path, limits: Limits, runner: str | None) -> Iterator[Sandb
     if as_root and runner is None:
         raise UserError("notebooks never run as root: name the runner account")
     who = account(runner) if runner else None
-    if who and not as_root and who.uid != os.geteuid():
-        raise UserError(f"only root can run notebooks as {runner!r}: leave out the runner")
+    if who and not as_root:
+        if who.uid != os.geteuid():
+            raise UserError(f"only root can run notebooks as {runner!r}: leave out the runner")
+        who = None  # that is the current user
     base = Path(tempfile.mkdtemp(prefix="nbcollab-check-"))
     try:
         for part in ("work", "home", "home/runtime"):
@@ -163,7 +165,7 @@ def prepared(folder: Path, limits: Limits, runner: str | None) -> Iterator[Sandb
         _copy(folder, base / "work")
         if who:
             _give(base, who)
-        yield Sandbox(base, who, limits, _namespaces(as_root) if who or not as_root else ())
+        yield Sandbox(base, who, limits, _namespaces(as_root))
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

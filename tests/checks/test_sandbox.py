@@ -25,6 +25,12 @@ QUICK = Limits(timeout_s=60, memory_mb=1024)
 
 
 @pytest.fixture(scope="module")
+def box(own_box: Box) -> Box:
+    """A box of this module's own: the tests plant backup credentials in its hub."""
+    return own_box
+
+
+@pytest.fixture(scope="module")
 def runner(box: Box) -> Iterator[str]:
     """A dedicated unprivileged account, as `init` makes one: no home, no shell, no groups."""
     name = box.user("run")

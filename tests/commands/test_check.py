@@ -37,6 +37,14 @@ def test_a_teammate_checks_a_notebook_that_passes(box: Box) -> None:
     ]
     assert box.changes(before) == {}  # the run happened in a throwaway copy
 
+    done = check(box, "sales.ipynb", "--save-executed", "ran.ipynb")
+    assert done.returncode == 0, done.stderr
+    ran = json.loads((box.home("alice") / "notebooks" / "ran.ipynb").read_bytes())
+    assert ran["cells"][2]["outputs"][0]["text"] == ["143\n"]
+    done = check(box, "sales.ipynb", "--save-executed", "ran.ipynb")
+    assert done.returncode == 1
+    assert "ran.ipynb exists: name a new file for --save-executed" in done.stderr
+
 
 def test_a_failing_notebook_is_reported_per_check_and_cell_with_exit_1(box: Box) -> None:
     sales = json.loads(SALES.read_bytes())
@@ -70,6 +78,10 @@ def test_a_failing_notebook_is_reported_per_check_and_cell_with_exit_1(box: Box)
         [{"cell": 3, "message": "AWS access key id in the source (AKIA...)"}],
     )
     assert found["valid"] == (True, []) and found["size"] == (True, [])
+
+    done = check(box, "broken.ipynb", "--save-executed", "broken-ran.ipynb")
+    ran = json.loads((box.home("alice") / "notebooks" / "broken-ran.ipynb").read_bytes())
+    assert ran["cells"][3]["outputs"][0]["ename"] == "ZeroDivisionError"  # kept, as it ran
 
     sales["cells"].pop()  # now it executes: the changed output shows
     box.put("alice", json.dumps(sales).encode(), "broken.ipynb")
@@ -122,6 +134,28 @@ def test_a_notebook_over_the_size_limit_is_not_even_read(box: Box) -> None:
     done = check(box, "big.ipynb", "--max-output-mb", "1")
     assert done.returncode == 1
     assert "         cell 3: output 1 is 2.0 MB, over the 1 MB limit" in done.stdout
+
+
+def test_a_teammate_may_name_only_themselves_as_the_runner(box: Box) -> None:
+    box.put("alice", SALES, "sales.ipynb")
+    done = check(box, "sales.ipynb", "--runner", box.user("alice"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = check(box, "sales.ipynb", "--runner", box.user("bob"))
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"git nbcollab: only root can run notebooks as {box.user('bob')!r}: leave out the runner\n"
+    )
+
+
+def test_a_teammates_notebook_that_loops_is_stopped_and_leaves_no_kernel(box: Box) -> None:
+    box.put("alice", make("x = 1", "while True:\n    pass"), "loop.ipynb")
+    done = check(box, "loop.ipynb", "--timeout", "6")
+    assert done.returncode == 1
+    executes = next(line for line in done.stdout.splitlines() if "executes" in line)
+    assert executes.startswith("  FAIL executes: cell 2: ")  # nbclient's timeout, or our kill
+    assert executes.endswith("did not finish within the 6s limit")
+    kernels = ["pgrep", "-u", box.user("alice"), "-f", "ipykernel"]
+    assert subprocess.run(kernels, capture_output=True).stdout == b""
 
 
 def test_an_invalid_notebook_fails_valid_and_runs_nothing(box: Box) -> None:

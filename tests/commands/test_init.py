@@ -183,6 +183,7 @@ def test_init_from_a_python_others_cannot_run_builds_a_runtime_for_everyone(
         probe = ["runuser", "-u", "nobody", "--", str(bin_dir / "git-nbcollab"), "-h"]
         assert subprocess.run(probe, capture_output=True, cwd="/").returncode == 0
     finally:
-        subprocess.run(["userdel", service], capture_output=True, check=False)
+        for account in (service, f"{service}-run"):  # and the check runner init made
+            subprocess.run(["userdel", account], capture_output=True, check=False)
         subprocess.run(["groupdel", team], capture_output=True, check=False)
         subprocess.run(["rm", "-rf", str(root), str(runtime), str(bin_dir)], check=False)

@@ -1,7 +1,7 @@
 """Restore time against the bytes: curves by pushes and by notebook size, and a mirror of 10
 collaborations, each against `cp -a` and `git clone --bare --no-local` measured in the same run.
 
-Run as root: `python bench/bench_restore.py [IMAGES,...] [PUSHES,...]` (defaults 12,25,50,100
+Run as root: `python bench/bench_restore.py [IMAGES,...] [PUSHES,...]` (defaults 12,25,50
 and 0,2,5,10; `bench_restore.py s3` runs only 4.). A notebook of N images (300 kB PNGs, base64)
 weighs about 0.4 N MB. On a throwaway box with the default local mirror, bob pushes max(PUSHES)
 one-cell edits to each notebook through the gate, one at a time; the detached uploader bundles
@@ -13,8 +13,8 @@ each push with its object table and packs the hub repo.
 3. big: the largest notebook's mirror folder copied under 9 more ids (manifests and
    collab.json rewritten, bundles and tables byte for byte: the work of 10 such
    collaborations) and the whole mirror restored. The issue's case was 921 MB of 80 MB
-   notebooks; 100 images make about 350 MB here (pushes of larger notebooks take too long on
-   2 shared cores for one session).
+   notebooks; the defaults make about 150 MB and `bench_restore.py 100 0,5,10` about 350 MB
+   (pushes of larger notebooks take too long on 2 shared cores for one session).
 4. S3: one object of 1 to 256 MB from moto_server, get_object against the transfer manager.
 
 Each restore is timed against `cp -a` of what it reads, a `git clone --bare --no-local` of the

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,6 +85,13 @@ class LocalStore:
             raise Missing(f"{key} is missing from the mirror {self.root}") from None
         except OSError as e:
             raise StoreError(f"cannot read {self.root / key}: {e.strerror}") from None
+
+    def local(self, key: str) -> Path | None:
+        path = self.root / key
+        try:
+            return path if stat.S_ISREG(path.lstat().st_mode) else None
+        except OSError:
+            return None
 
     def keys(self, prefix: str) -> dict[str, int]:
         found = {}

@@ -30,6 +30,14 @@ class NotABundle(ValueError):
     pass
 
 
+class Damaged(ValueError):
+    """The bundle at this place of the chain is not what its sha256 says."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
 def pack_offset(path: Path) -> tuple[int, int]:
     """(where the pack starts in the bundle file, its object count)."""
     with open(path, "rb") as f:
@@ -46,22 +54,28 @@ def pack_offset(path: Path) -> tuple[int, int]:
     return start, struct.unpack(">I", head[8:12])[0]
 
 
-def chain_pack(bundles: Sequence[Path]) -> Iterator[bytes]:
-    """The packs of `bundles` (in chain order) as one pack stream, header and trailer made anew."""
+def chain_pack(bundles: Sequence[Path], sha256s: Sequence[str] = ()) -> Iterator[bytes]:
+    """The packs of `bundles` (in chain order) as one pack stream, header and trailer made anew.
+    With `sha256s`, each whole bundle is hashed in the same pass: Damaged(i) when bundle i is
+    not what its sha256 says (before the stream's trailer, so nothing complete comes out)."""
     places = [(path, *pack_offset(path)) for path in bundles]
     digest = hashlib.sha1()
     header = b"PACK" + struct.pack(">II", 2, sum(count for _, _, count in places))
     digest.update(header)
     yield header
-    for path, start, _ in places:
-        end = path.stat().st_size - TRAILER
+    for i, (path, start, _) in enumerate(places):
+        whole = hashlib.sha256()
         with open(path, "rb") as f:
-            f.seek(start + HEADER)
-            left = end - start - HEADER
+            whole.update(f.read(start + HEADER))
+            left = os.fstat(f.fileno()).st_size - start - HEADER - TRAILER
             while left > 0 and (chunk := f.read(min(CHUNK, left))):
                 left -= len(chunk)
                 digest.update(chunk)
+                whole.update(chunk)
                 yield chunk
+            whole.update(f.read())
+        if sha256s and whole.hexdigest() != sha256s[i]:
+            raise Damaged(i)
     yield digest.digest()
 
 
@@ -78,18 +92,25 @@ def chain_objects(bundles: Sequence[Path], tables: Sequence[list[Obj]]) -> list[
     return objs
 
 
-def write_chain(bundles: Sequence[Path], objs: list[Obj], pack_dir: Path) -> bool:
-    """The chain's pack in `pack_dir` with its `.idx` made from `objs` (chain_objects): nothing
-    is inflated or hashed but the pack's own SHA-1. False, writing nothing, when an object
-    repeats in the chain (a pack index names each object once)."""
+def write_chain(
+    bundles: Sequence[Path], sha256s: Sequence[str], objs: list[Obj], pack_dir: Path
+) -> bool:
+    """The chain's pack in `pack_dir` with its `.idx` made from `objs` (chain_objects), each
+    bundle checked against its sha256 on the way: one pass over the bytes, and nothing is
+    inflated or hashed but the bundles and the pack. False, writing nothing, when an object
+    repeats in the chain (a pack index names each object once); Damaged, likewise."""
     if len({o.oid for o in objs}) != len(objs):
         return False
     tmp = pack_dir / "tmp_chain.pack"
     trailer = b""
-    with open(tmp, "wb") as out:
-        for chunk in chain_pack(bundles):
-            out.write(chunk)
-            trailer = chunk
+    try:
+        with open(tmp, "wb") as out:
+            for chunk in chain_pack(bundles, sha256s):
+                out.write(chunk)
+                trailer = chunk
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     name = pack_dir / f"pack-{trailer.hex()}"
     os.rename(tmp, name.with_suffix(".pack"))
     packindex.write_idx(objs, trailer, pack_dir / "tmp_chain.idx")

@@ -113,39 +113,51 @@ def fetch(store: Store, key: str, dest: Path, size: int = 0) -> None:
 def replay(
     store: Store, manifests: list[Manifest], dest: Path, scratch: Path, prove: bool = False
 ) -> None:
-    """Fetch and check every bundle of the chain (and its object table), make them one pack
-    in the bare repo `dest`, set the refs exactly to the last manifest and check the result
-    with fsck. With `prove`, git indexes the pack (hashing every object) and the tables must
-    agree with it."""
+    """Fetch every bundle of the chain (read in place from a local mirror) and its object
+    table, check them and make them one pack in the bare repo `dest`, set the refs exactly to
+    the last manifest and check the result with fsck. With `prove`, git indexes the pack
+    (hashing every object) and the tables must agree with it."""
+    carrying = [m for m in manifests if m.bundle_sha256]
     bundles: list[Path] = []
-    tables: list[list[Obj] | None] = []
+    fetched: list[Path] = []  # downloaded copies, removed afterwards
     try:
-        for manifest in manifests:
-            if manifest.bundle_sha256:
-                bundles.append(fetch_bundle(store, manifest, scratch / f"{len(bundles)}.bundle"))
-                tables.append(fetch_table(store, manifest, scratch / "table", bundles[-1]))
+        tables = []
+        for manifest in carrying:
+            download = scratch / f"{len(bundles)}.bundle"
+            bundles.append(fetch_bundle(store, manifest, download))
+            if bundles[-1] == download:
+                fetched.append(download)
+            tables.append(fetch_table(store, manifest, scratch / "table", bundles[-1]))
         if bundles:
-            index_chain(bundles, tables, dest, manifests[-1], prove)
+            index_chain(bundles, carrying, tables, dest, prove)
     finally:
-        for bundle in bundles:
-            bundle.unlink(missing_ok=True)
+        for path in fetched:
+            path.unlink(missing_ok=True)
     last = manifests[-1]
     set_refs(dest, last.refs)
     check(dest, last)
 
 
+def _corrupt(manifest: Manifest) -> UserError:
+    return UserError(
+        f"{manifest.name}.bundle is corrupt (its sha256 is not the manifest's); nothing restored"
+    )
+
+
 def fetch_bundle(store: Store, manifest: Manifest, dest: Path) -> Path:
-    fetch(store, f"{manifest.name}.bundle", dest, manifest.bundle_size)
-    if sha256_file(dest) != manifest.bundle_sha256:
-        raise UserError(
-            f"{manifest.name}.bundle is corrupt (its sha256 is not the manifest's);"
-            " nothing restored"
-        )
+    """The bundle: the mirror's own file when it is a local folder, else downloaded to `dest`.
+    Its sha256 is checked where it is read (see index_chain)."""
+    path = store.local(f"{manifest.name}.bundle")
+    if path is None:
+        fetch(store, f"{manifest.name}.bundle", dest, manifest.bundle_size)
+        path = dest
     try:
-        packstream.pack_offset(dest)
+        packstream.pack_offset(path)
     except packstream.NotABundle as e:
+        if sha256_file(path) != manifest.bundle_sha256:
+            raise _corrupt(manifest) from None
         raise UserError(f"{manifest.name}.bundle: {e}; nothing restored") from None
-    return dest
+    return path
 
 
 def fetch_table(store: Store, manifest: Manifest, dest: Path, bundle: Path) -> list[Obj] | None:
@@ -165,19 +177,33 @@ def fetch_table(store: Store, manifest: Manifest, dest: Path, bundle: Path) -> l
 
 
 def index_chain(
-    bundles: list[Path], tables: list[list[Obj] | None], dest: Path, last: Manifest, prove: bool
+    bundles: list[Path],
+    manifests: list[Manifest],
+    tables: list[list[Obj] | None],
+    dest: Path,
+    prove: bool,
 ) -> None:
-    """The chain's packs as one pack: indexed from the tables when every bundle has one, else
-    by git; when a later bundle carries an object an earlier one already had (one pack cannot
-    hold it twice), each bundle on its own, in order."""
+    """The chain's packs (of `manifests`, the entries with a bundle) as one pack: indexed from
+    the tables when every bundle has one, else by git; when a later bundle carries an object
+    an earlier one already had (one pack cannot hold it twice), each bundle on its own."""
     objs = None
+    sha256s = [m.bundle_sha256 or "" for m in manifests]
     if all(table is not None for table in tables):
         try:
             objs = packstream.chain_objects(bundles, [t for t in tables if t is not None])
         except packindex.BadTable as e:
-            raise UserError(f"chain ending at {last.name}: {e}; nothing restored") from None
-        if not prove and packstream.write_chain(bundles, objs, dest / "objects" / "pack"):
-            return
+            raise UserError(
+                f"chain ending at {manifests[-1].name}: {e}; nothing restored"
+            ) from None
+        if not prove:
+            try:
+                if packstream.write_chain(bundles, sha256s, objs, dest / "objects" / "pack"):
+                    return
+            except packstream.Damaged as e:
+                raise _corrupt(manifests[e.index]) from None
+    for bundle, manifest in zip(bundles, manifests, strict=True):
+        if sha256_file(bundle) != manifest.bundle_sha256:
+            raise _corrupt(manifest)
     try:
         stream = packstream.chain_pack(bundles)
         answer = proc.feed("git", "--git-dir", str(dest), "index-pack", "--stdin", chunks=stream)
@@ -185,14 +211,14 @@ def index_chain(
         answer = b""
     if answer:
         if objs is not None:
-            _agree(dest, answer, objs, last)
+            _agree(dest, answer, objs, manifests[-1])
         return
     try:
         for bundle in bundles:
             repo.git(dest, "bundle", "unbundle", str(bundle))
     except proc.ProcessError as e:
         raise UserError(
-            f"chain ending at {last.name} does not apply ({e.message}); nothing restored"
+            f"chain ending at {manifests[-1].name} does not apply ({e.message}); nothing restored"
         ) from None
 
 

@@ -129,6 +129,9 @@ class S3Store:
         except BotoCoreError as e:
             raise StoreError(f"cannot download {key} from {self.url}: {_message(e)}") from None
 
+    def local(self, key: str) -> Path | None:
+        return None
+
     def keys(self, prefix: str) -> dict[str, int]:
         found = {}
         try:

@@ -22,5 +22,9 @@ class Store(Protocol):
         """Download `key` into `dest`; Missing if there is no such key. `size` (from `keys`,
         0 when unknown) lets a store choose parallel ranged reads for large objects."""
 
+    def local(self, key: str) -> Path | None:
+        """The key's own file, to read in place, when the store is a local folder (a regular
+        file, not a link); None otherwise (then `get` it)."""
+
     def keys(self, prefix: str) -> dict[str, int]:
         """Every key under `prefix`, with its size."""

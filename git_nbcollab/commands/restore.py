@@ -57,9 +57,12 @@ def _rebuild(
     meta = replay.meta_of(manifests)
     atomic_write(dest / "collab.json", json.dumps(meta, indent=1).encode(), 0o600)
     last = manifests[-1]._replace(meta=meta, mirror=target)
-    notes = [f"{cid}: passed over a damaged chain: {why}" for why in damaged]
+    notes = []
     if damaged:  # restored from an older chain: say so, and start the next bundle a new chain
-        notes.append(f"{cid}: restored from the older chain {last.chain:06d} (up to {last.name})")
+        why = "; ".join(damaged)
+        notes.append(
+            f"{cid}: restored from the older chain {last.chain:06d} (up to {last.name}): {why}"
+        )
         last = last._replace(chain=max(chains), mirror="")  # "" is no mirror: plan starts anew
     return last, notes
 

@@ -11,7 +11,7 @@ import pytest
 from git_nbcollab import proc
 from git_nbcollab.backup import packindex, packstream
 from git_nbcollab.backup.packindex import Obj
-from git_nbcollab.backup.spool import read_refs, write_bundle
+from git_nbcollab.backup.spool import read_refs, sha256_file, write_bundle
 from tests.backup.test_packstream import git, objects
 
 
@@ -41,6 +41,10 @@ def spool_chain(tmp_path: Path, pushes: int) -> tuple[Path, list[Path], list[lis
     return repo, bundles, tables
 
 
+def sha256s(bundles: list[Path]) -> list[str]:
+    return [sha256_file(b) for b in bundles]
+
+
 def test_tables_agree_with_git_and_restore_the_repo_without_git_hashing(tmp_path: Path) -> None:
     repo, bundles, tables = spool_chain(tmp_path, 5)
     assert packstream.pack_offset(bundles[3])[1] < 5, "later bundles are small and thin"
@@ -55,7 +59,7 @@ def test_tables_agree_with_git_and_restore_the_repo_without_git_hashing(tmp_path
 
     fast = tmp_path / "fast.git"
     git(tmp_path, "init", "-q", "--bare", str(fast))
-    assert packstream.write_chain(bundles, objs, fast / "objects" / "pack")
+    assert packstream.write_chain(bundles, sha256s(bundles), objs, fast / "objects" / "pack")
     for ref, oid in read_refs(repo).items():
         git(fast, "update-ref", ref, oid)
     git(fast, "fsck", "--strict", "--no-dangling")  # reads and hashes every object
@@ -82,7 +86,22 @@ def test_a_chain_that_repeats_an_object_is_not_written_from_tables(tmp_path: Pat
     objs = packstream.chain_objects([*bundles, bundles[1]], [*tables, tables[1]])
     pack_dir = tmp_path / "pack"
     pack_dir.mkdir()
-    assert not packstream.write_chain([*bundles, bundles[1]], objs, pack_dir)
+    assert not packstream.write_chain([*bundles, bundles[1]], sha256s(bundles) * 2, objs, pack_dir)
+    assert list(pack_dir.iterdir()) == []
+
+
+def test_a_bundle_that_is_not_its_sha256_is_named_and_no_pack_is_left(tmp_path: Path) -> None:
+    _, bundles, tables = spool_chain(tmp_path, 3)
+    objs = packstream.chain_objects(bundles, tables)
+    wanted = sha256s(bundles)
+    data = bytearray(bundles[1].read_bytes())
+    data[-30] ^= 1  # inside the pack, where git bundle verify would not look
+    bundles[1].write_bytes(bytes(data))
+    pack_dir = tmp_path / "pack"
+    pack_dir.mkdir()
+    with pytest.raises(packstream.Damaged) as raised:
+        packstream.write_chain(bundles, wanted, objs, pack_dir)
+    assert raised.value.index == 1
     assert list(pack_dir.iterdir()) == []
 
 

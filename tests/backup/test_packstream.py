@@ -9,6 +9,7 @@ import pytest
 
 from git_nbcollab import proc
 from git_nbcollab.backup import packstream
+from git_nbcollab.backup.spool import sha256_file
 
 
 def git(repo: Path, *args: str, input: bytes | None = None) -> str:
@@ -101,8 +102,8 @@ def test_a_chain_whose_bundles_repeat_objects_still_restores(tmp_path: Path) -> 
                 stream = packstream.chain_pack(chain)
                 proc.feed("git", "--git-dir", str(dest), "index-pack", "--stdin", chunks=stream)
             continue
-        last = SimpleNamespace(name="chain")
-        replay.index_chain(chain, [None] * len(chain), dest, last, prove=False)  # type: ignore[arg-type]
+        manifests = [SimpleNamespace(name="chain", bundle_sha256=sha256_file(b)) for b in chain]
+        replay.index_chain(chain, manifests, [None] * len(chain), dest, prove=False)  # type: ignore[arg-type]
         git(dest, "update-ref", "refs/heads/main", git(work, "rev-parse", "HEAD").strip())
         git(dest, "fsck", "--strict")
         assert objects(dest) == objects(work)

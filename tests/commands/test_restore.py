@@ -113,6 +113,7 @@ def test_restore_falls_back_to_an_older_chain_when_the_newest_is_damaged(
     assert code == 0
     assert f"{chains[-1].name}/000001.{part} is corrupt" in out, out
     assert f"restored from the older chain {chains[-2].name}" in out, out
+    assert len([line for line in out.splitlines() if cid in line]) == 1, "said in one line"
     repo = new / "collabs" / f"{cid}.git"
     assert (
         Box.refs_at(repo)

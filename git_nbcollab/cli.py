@@ -326,6 +326,13 @@ def _nbcollab_parser() -> Parser:
     clone.add_argument("spec", help="collaboration id, or members and name: alice,bob:analysis")
     clone.add_argument("directory", nargs="?", type=Path, help="default: the collaboration name")
     _work_parsers(commands)
+    lab = commands.add_parser(
+        "lab",
+        help="start your own JupyterLab (on 127.0.0.1, with a token), rooted at ~/notebooks",
+        description="Start your own JupyterLab from the team's runtime, rooted at ~/notebooks,"
+        " on 127.0.0.1 with a fresh token; print its URL and the ssh line for a laptop.",
+    )
+    lab.add_argument("--port", type=int, help="the port to listen on (default: a free one)")
     _admin_parsers(commands)
     return parser
 
@@ -348,6 +355,10 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
             message=args.message,
             take_saved=args.take_saved,
         )
+    if args.command == "lab":
+        from git_nbcollab.commands.lab import lab
+
+        return lambda: lab(port=args.port)
     if args.command == "merge-driver":
         from git_nbcollab.commands.merge_driver import merge_driver
 

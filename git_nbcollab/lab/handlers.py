@@ -21,7 +21,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from git_nbcollab.errors import UserError, disk_full
-from git_nbcollab.lab import actions, paths
+from git_nbcollab.lab import actions, paths, syncs
 
 PREFIX = "nbcollab"
 BUMPS = ("MAJOR", "MINOR", "HOTFIX")
@@ -116,13 +116,13 @@ class Status(Handler):
 class Sync(Handler):
     @tornado.web.authenticated
     async def post(self) -> None:
-        await self.answer(lambda: actions.sync(self.local(self.body().get("path"))))
+        await self.answer(lambda: syncs.sync(self.local(self.body().get("path"))))
 
 
 class Conflicts(Handler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        await self.answer(lambda: actions.conflicts(self.local(self.get_argument("path", ""))))
+        await self.answer(lambda: syncs.conflicts(self.local(self.get_argument("path", ""))))
 
 
 class Resolve(Handler):
@@ -133,7 +133,7 @@ class Resolve(Handler):
             chosen = data.get("choices")
             if not isinstance(chosen, list) or not chosen:
                 raise UserError('give "choices": a choice for each colliding cell')
-            return actions.resolve(self.local(data.get("path")), chosen)
+            return syncs.resolve(self.local(data.get("path")), chosen)
 
         await self.answer(work)
 

@@ -160,3 +160,62 @@ def apply(
     out += cells[at:]
     merged = notebook.read(json.dumps({**doc, "cells": out}).encode(), f"{path} as chosen")
     return notebook.dumps(merged)
+
+
+# Cells plain git left conflicted in a working copy (`git pull`, `stash pop`: the merge driver
+# writes both versions into the cell between markers, see `filemerge`).
+OURS_MARK, SPLIT, THEIRS_MARK = "<<<<<<< ", "=======", ">>>>>>> "
+
+
+def _parse_marked(text: str) -> tuple[str, str, str] | None:
+    """(mine, theirs, their name) of a cell holding both versions between markers."""
+    lines = text.rstrip("\n").split("\n")
+    if len(lines) < 3 or not lines[0].startswith(OURS_MARK) or SPLIT not in lines:
+        return None
+    if not lines[-1].startswith(THEIRS_MARK):
+        return None
+    split = lines.index(SPLIT)
+    mine, theirs = "\n".join(lines[1:split]), "\n".join(lines[split + 1 : -1])
+    return mine, theirs, lines[-1].removeprefix(THEIRS_MARK)
+
+
+def marked_cells(data: bytes, path: str) -> list[CellConflict]:
+    """The cells of a notebook file that hold both versions between markers; `index` is the
+    cell's place in this file."""
+    cells = json.loads(data).get("cells", [])
+    found = []
+    for index, cell in enumerate(cells):
+        parsed = _parse_marked(_text(cell))
+        if parsed is not None:
+            found.append(CellConflict(path, index, parsed[0], parsed[1], parsed[2], "edited"))
+    return found
+
+
+def settle_marked(data: bytes, choices: Mapping[int, Choice], path: str) -> bytes:
+    """The file with each marked cell settled: mine or theirs (a side that had deleted the
+    cell drops it), or both as two cells, mine first."""
+    import uuid
+
+    doc = json.loads(data)
+    wanted = [c.index for c in marked_cells(data, path)]
+    if sorted(choices) != wanted:
+        shown = ", ".join(str(i + 1) for i in wanted) or "none"
+        raise UserError(
+            f"{path}: the cells with both versions are {shown}, not the ones chosen;"
+            " look at the conflicts again and choose for each"
+        )
+    out: list[dict[str, Any]] = []
+    for index, cell in enumerate(doc["cells"]):
+        if index not in choices:
+            out.append(cell)
+            continue
+        mine, theirs, _ = _parse_marked(_text(cell)) or ("", "", "")
+        texts = {"mine": [mine], "theirs": [theirs], "both": [mine, theirs]}[choices[index]]
+        for n, text in enumerate(t for t in texts if t):
+            copy: dict[str, Any] = {}  # the second of two: its own id, no run (it was mine)
+            if n:
+                copy = {"id": uuid.uuid4().hex[:8]} if "id" in cell else {}
+                copy |= {"outputs": [], "execution_count": None} if "outputs" in cell else {}
+            out.append({**cell, "source": text, **copy})
+    settled = notebook.read(json.dumps({**doc, "cells": out}).encode(), f"{path} as chosen")
+    return notebook.dumps(settled)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +16,7 @@ import pytest
 
 from tests import lab
 from tests.box import Box, edit_cell
-from tests.conftest import require
 from tests.lab import call
-
-
-@pytest.fixture(scope="module")
-def alice_lab(box: Box, tmp_path_factory: pytest.TempPathFactory) -> Iterator[lab.Lab]:
-    require(lab.missing_lab(box))
-    with lab.running(box, "alice", tmp_path_factory.mktemp("lab")) as server:
-        yield server
 
 
 def refused(answer: tuple[int, dict[str, Any]], *words: str) -> str:
@@ -265,3 +257,42 @@ def test_a_link_into_a_teammates_folder_says_whose_it_is(box: Box, alice_lab: la
         f"s.ipynb is in {bob}'s private folder: ask {bob} to share it (git nbshare {alice} s.ipynb)"
     )
     refused(call(alice_lab, "whose?path=pick.ipynb"), "can be read")
+
+
+def test_cells_plain_git_left_are_settled_and_the_merge_finished(
+    box: Box, alice_lab: lab.Lab
+) -> None:
+    cid, alice, _ = _collide(box, "pulled")
+    bob = box.user("bob")
+    assert box.run("alice", "git", "commit", "-qam", "mine", cwd=alice).returncode == 0
+    pulled = box.run("alice", "git", "pull", "--no-rebase", "origin", f"u/{bob}/main", cwd=alice)
+    assert pulled.returncode == 1 and "CONFLICT" in pulled.stdout, pulled.stdout + pulled.stderr
+    status, stopped = call(alice_lab, "sync", {"path": "pulled"})
+    assert status == 200 and stopped["conflicts"] == ["pulled.ipynb: cell 3 holds both versions"]
+    assert "<<<<<<<" not in box.hub_git(cid, "show", f"u/{box.user('alice')}/main:pulled.ipynb")
+    status, shown = call(alice_lab, "conflicts?path=pulled")
+    assert [(c["index"], c["mine"], c["theirs"]) for c in shown["conflicts"]] == [
+        (2, "print('alice')", "print('bob')")
+    ]
+    chosen = [{"file": "pulled.ipynb", "index": 2, "choice": "theirs"}]
+    status, done = call(alice_lab, "resolve", {"path": "pulled", "choices": chosen})
+    assert status == 200 and done["conflicts"] == [], done
+    assert source(alice / "pulled.ipynb", 2) == "print('bob')"
+    hub = box.hub_git(cid, "show", f"u/{box.user('alice')}/main:pulled.ipynb")
+    assert source(hub, 2) == "print('bob')" and "<<<<<<<" not in hub
+    assert not (alice / ".git" / "MERGE_HEAD").exists()
+
+
+def test_an_unexpected_failure_is_500_and_one_line(box: Box, alice_lab: lab.Lab) -> None:
+    fake = box.home("alice") / "notebooks" / "fake" / "v1.0.0"
+    fake.mkdir(parents=True)
+    (fake / "metadata.json").write_text("{not json")
+    (fake / "fake_FINAL.ipynb").write_text("{}")
+    for path in (fake.parent, fake, *fake.iterdir()):
+        shutil.chown(path, box.user("alice"), box.user("alice"))
+    status, said = call(alice_lab, "published?path=fake/v1.0.0/fake_FINAL.ipynb")
+    assert status == 500, said
+    assert (
+        said["error"].startswith("internal error (JSONDecodeError: ") and "\n" not in said["error"]
+    )
+    assert "Traceback" in alice_lab.log.read_text(), "the details go to the server's log"

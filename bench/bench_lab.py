@@ -1,6 +1,7 @@
 """JupyterLab with the git-nbcollab extension: page load to idle against the same JupyterLab
 without it (target: at most 1.1x), and Sync from the notebook's toolbar against `git nbcollab
-sync` in a terminal for the same incoming change (target: at most 1.2x).
+sync` in a terminal for the same incoming change (target: at most 1.2x), with the REST
+handler alone (`POST /nbcollab/sync`) between them to show where the time goes.
 
 Run as root: `python bench/bench_lab.py [N]` (default 5), with the runtime that has the
 extension installed. On a throwaway box (tests/box.py): alice's JupyterLab has the extension;
@@ -113,19 +114,28 @@ def sync(box: Box, browser: Browser, server: lab.Lab, n: int, shots: Path) -> No
         done = box.run("alice", "git", "nbcollab", "sync", cwd=mine)
         assert done.returncode == 0, done.stderr
 
-    ways: dict[str, Callable[[], None]] = {"terminal": from_terminal, "ui": from_ui}
-    times: dict[str, list[float]] = {"ui": [], "terminal": []}
+    def from_handler() -> None:
+        status, said = lab.call(server, "sync", {"path": "benchsync"})
+        assert status == 200 and said["changed"] == ["benchsync.ipynb"], said
+
+    ways: dict[str, Callable[[], None]] = {
+        "terminal": from_terminal,
+        "handler": from_handler,
+        "ui": from_ui,
+    }
+    times: dict[str, list[float]] = {way: [] for way in ways}
     incoming(-1)
     from_ui()  # warm-up: the first Sync also asks where the working copy's top is
     for k in range(n):
         for way, run in ways.items():
-            incoming(2 * k + (way == "ui"))
+            incoming(len(ways) * k + list(ways).index(way))
             start = time.perf_counter()
             run()
             times[way].append(time.perf_counter() - start)
-    assert page.source(1) == f"bob = {2 * n - 1}", "the tab does not show the last sync"
+    assert page.source(1) == f"bob = {len(ways) * n - 1}", "the tab does not show the last sync"
     print("Sync of one incoming cell (bob's), alice's side")
     print(f"  Sync button (save, sync, reload)  {_median(times['ui'])}")
+    print(f"  POST /nbcollab/sync alone         {_median(times['handler'])}")
     print(f"  git nbcollab sync (baseline)      {_median(times['terminal'])}")
     _report("sync", times["ui"], times["terminal"], 1.2)
 

@@ -109,6 +109,32 @@ def test_sync_button_keeps_unsaved_edits_and_a_teammates_cell(
     assert _source(published, MEAN).startswith("bob_mean")
 
 
+def test_a_tab_that_cannot_be_saved_stops_the_sync(
+    own_box: Box, labs: dict[str, lab.Lab], chromium: Browser, tmp_path: Path
+) -> None:
+    box, name = own_box, "ui_unsaved"
+    cid, mine, theirs = _collab(box, name)
+    page = _page(chromium, tmp_path)
+    page.open_notebook(labs["alice"], f"{name}/{name}.ipynb")
+    page.type_into_cell(MAX, "print('kept in the tab')")
+    _bob_syncs(box, theirs, name, {MEAN: "bob_mean = 5"})
+    before = box.refs(cid)
+    mine.chmod(0o555)  # JupyterLab cannot write the notebook (nor its checkpoint) any more
+    try:
+        page.toolbar("nbcollab-sync").click()
+        page.dialog("File Save Error").get_by_role("button", name="Close").click()  # JupyterLab's
+        refused = page.page.locator(".jp-Dialog", has_text="Cannot sync")
+        refused.wait_for(timeout=60_000)
+        page.shot("cannot-sync")
+        assert f"{name}/{name}.ipynb" in refused.inner_text()
+        assert "nothing was synced" in refused.inner_text()
+    finally:
+        mine.chmod(0o700)
+    assert box.refs(cid) == before, "the hub moved"
+    assert "bob_mean" not in (mine / f"{name}.ipynb").read_text(), "bob's cell was merged in"
+    assert page.source(MAX) == "print('kept in the tab')", "the tab lost the unsaved edit"
+
+
 def test_conflicts_are_resolved_cell_by_cell_in_the_panel(
     own_box: Box, labs: dict[str, lab.Lab], chromium: Browser, tmp_path: Path
 ) -> None:

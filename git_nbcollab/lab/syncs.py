@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from git_nbcollab.client import sync as syncing
 from git_nbcollab.client.snapshot import git
 from git_nbcollab.errors import UserError
 from git_nbcollab.lab.actions import top_of
+from git_nbcollab.names import branch_owner
 from git_nbcollab.notebooks import choices, treemerge
 from git_nbcollab.notebooks.choices import CHOICES, CellConflict
 
@@ -90,10 +92,30 @@ def _left_by_git(top: Path) -> dict[str, list[CellConflict]]:
     cells holding both versions; other conflicted files map to []."""
     listing = proc.zsplit(git(top, "ls-files", "-u", "-z"))
     found: dict[str, list[CellConflict]] = {}
+    whose = _merging_with(top)
     for path in dict.fromkeys(entry.split("\t", 1)[1] for entry in listing):
         data = (top / path).read_bytes() if path.endswith(".ipynb") else b""
-        found[path] = choices.marked_cells(data, path) if data else []
+        cells = choices.marked_cells(data, path) if data else []
+        found[path] = [replace(c, theirs_author=whose or c.theirs_author) for c in cells]
     return found
+
+
+def _merging_with(top: Path) -> str | None:
+    """Whose branch the merge in progress brings in (`git pull origin u/bob/main`), if known."""
+    named = proc.run(
+        "git",
+        "name-rev",
+        "--name-only",
+        "--no-undefined",
+        "--refs=refs/remotes/origin/u/*",
+        "MERGE_HEAD",
+        cwd=str(top),
+        check=False,
+    )
+    ref = named.stdout.decode().strip().split("~")[0].split("^")[0]
+    if named.returncode or "origin/" not in ref:
+        return None
+    return branch_owner("refs/heads/" + ref.split("origin/", 1)[1])
 
 
 def sync(path: Path) -> dict[str, Any]:

@@ -23,6 +23,7 @@ export interface Status {
   versions: Version[];
   project: { [key: string]: unknown };
   unsynced: boolean;
+  unsynced_reason?: string; // what is not synced, in a few words
 }
 
 export interface Conflict {

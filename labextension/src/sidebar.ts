@@ -115,7 +115,9 @@ export class Sidebar extends Widget {
         button('Publish…', PUBLISH),
         button('Conflicts', CONFLICTS)
       ]),
-      status.unsynced ? el('p', 'jp-nbcollab-unsynced', ['You have work that is not synced.']) : '',
+      status.unsynced
+        ? el('p', 'jp-nbcollab-unsynced', [`Not synced yet: ${status.unsynced_reason || 'your work'}`])
+        : '',
       section('Not merged yet', unmerged.length ? [el('ul', '', unmerged)] : [], 'nothing'),
       section('Published versions', status.versions.map(version), 'none yet'),
       section('Project', Object.keys(status.project).length ? [facts(status.project)] : [], 'no project set')

@@ -271,9 +271,9 @@ def test_cells_plain_git_left_are_settled_and_the_merge_finished(
     assert status == 200 and stopped["conflicts"] == ["pulled.ipynb: cell 3 holds both versions"]
     assert "<<<<<<<" not in box.hub_git(cid, "show", f"u/{box.user('alice')}/main:pulled.ipynb")
     status, shown = call(alice_lab, "conflicts?path=pulled")
-    assert [(c["index"], c["mine"], c["theirs"]) for c in shown["conflicts"]] == [
-        (2, "print('alice')", "print('bob')")
-    ]
+    assert [
+        (c["index"], c["mine"], c["theirs"], c["theirs_author"]) for c in shown["conflicts"]
+    ] == [(2, "print('alice')", "print('bob')", bob)]
     chosen = [{"file": "pulled.ipynb", "index": 2, "choice": "theirs"}]
     status, done = call(alice_lab, "resolve", {"path": "pulled", "choices": chosen})
     assert status == 200 and done["conflicts"] == [], done

@@ -25,14 +25,16 @@ def merge_driver(*, base: Path, ours: Path, theirs: Path, path: str) -> int:
         for given in (base, ours, theirs):
             given.open("rb").close()
         ancestor = base if base.stat().st_size else None
-        sides = notebook.blob_id(ours), notebook.blob_id(theirs)
     except OSError as e:
         raise UserError(
             f"cannot read {e.filename}: {e.strerror} (git runs this with its own three files)"
         ) from None
     merged = filemerge.merge_file(ancestor, ours, theirs, settings)
+    if settings.notes and merged.notes:  # which merge they belong to: ours before it is written
+        filemerge.write_note(
+            settings, notebook.blob_id(ours), notebook.blob_id(theirs), merged.notes
+        )
     ours.write_bytes(merged.data)
-    filemerge.write_note(settings, *sides, merged.notes)
     for line in [*merged.notes, *merged.conflicts]:
         print(f"{path}: {line}", file=sys.stderr)
     return 1 if merged.conflicts else 0

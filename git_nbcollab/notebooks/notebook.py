@@ -7,17 +7,14 @@ The merge rules themselves are pure Python in `git_nbcollab.notebooks.cellmerge`
 from __future__ import annotations
 
 import hashlib
-import io
-import re
 import sys
-import uuid
 import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 from git_nbcollab.errors import UserError
-from git_nbcollab.notebooks import cellkeys, check
+from git_nbcollab.notebooks import cellkeys, check, payloads
 from git_nbcollab.notebooks.cellmerge import Conflict, MergeResult, Options, merge_notebooks
 
 if TYPE_CHECKING:
@@ -110,73 +107,8 @@ def _repair_needed(doc: dict[str, Any]) -> str:
 def dumps(nb: Any) -> bytes:
     """Serialise as Jupyter does (nbformat's writer: sorted keys, indent 1, lines split), with the
     trailing newline Jupyter adds."""
-    light, payloads = _swap_payloads(nb)
-    text: str = _nbformat().v4.writes(_nbformat().from_dict(light))
-    out = io.BytesIO()  # its value is handed over, not copied: a large notebook is held once
-    # put back the payloads, escaped as json would have: not at all (see below)
-    for i, piece in enumerate(_TOKEN.split(text)):
-        if i % 2 == 0:
-            out.write(piece.encode("utf-8"))
-        else:
-            out.write(
-                payloads[piece].encode("ascii")
-                if piece in payloads
-                else b"\\u0000" + piece.encode()
-            )
-    if not text.endswith("\n"):
-        out.write(b"\n")
-    return out.getvalue()
-
-
-# json's indenting encoder runs in Python and spends ~0.25 s on a 20 MB notebook escaping image
-# payloads that need no escaping (base64 text). dumps swaps them for tokens that no notebook can
-# contain (a NUL and a random hex), lets nbformat write the rest, and puts the payloads back.
-_BASE64 = re.compile(r"[A-Za-z0-9+/=]*")
-_TOKEN = re.compile(r"\\u0000([0-9a-f]{32}-[0-9]+)")
-_PAYLOAD_MIN = 1024
-
-
-def _swap_payloads(nb: Any) -> tuple[dict[str, Any], dict[str, str]]:
-    """A shallow copy of nb whose large base64 image outputs are tokens; the payloads by token."""
-    payloads: dict[str, str] = {}
-    prefix = uuid.uuid4().hex
-    cells = []
-    for cell in nb["cells"]:
-        outputs = [_swap_output(out, payloads, prefix) for out in cell.get("outputs", ())]
-        cells.append({**cell, "outputs": outputs} if "outputs" in cell else cell)
-    return {**nb, "cells": cells}, payloads
-
-
-def _swap_output(output: Any, payloads: dict[str, str], prefix: str) -> Any:
-    data = output.get("data")
-    if not isinstance(data, dict):
-        return output
-    swapped = dict(data)
-    for mime, value in data.items():
-        # image/svg+xml is text that nbformat splits into lines: leave it to nbformat.
-        if not mime.startswith("image/") or mime == "image/svg+xml" or not isinstance(value, str):
-            continue
-        if len(value) >= _PAYLOAD_MIN and _BASE64.fullmatch(value):
-            key = f"{prefix}-{len(payloads)}"
-            payloads[key] = value
-            swapped[mime] = f"\0{key}"
-    return {**output, "data": swapped}
-
-
-def _shared(nb: Any, pool: dict[tuple[int, str], list[str]]) -> Any:
-    """`nb` with each large output value that an earlier side has too (an image nobody re-ran)
-    replaced by that side's copy: the sides of a merge hold each image once, not three times."""
-    for cell in nb.cells:
-        for output in cell.get("outputs", ()):
-            data = output.get("data")
-            for mime, value in data.items() if isinstance(data, dict) else ():
-                if not isinstance(value, str) or len(value) < _PAYLOAD_MIN:
-                    continue
-                seen = pool.setdefault((len(value), value[:_PAYLOAD_MIN]), [])
-                data[mime] = next((v for v in seen if v == value), value)
-                if data[mime] is value:
-                    seen.append(value)
-    return nb
+    light, taken = payloads.swap(nb)
+    return payloads.put_back(_nbformat().v4.writes(_nbformat().from_dict(light)), taken)
 
 
 def _cell_keys(base: Any, ours: Any, theirs: Any) -> cellkeys.Keys:
@@ -277,7 +209,7 @@ def _data(source: Source) -> bytes:
     return source if isinstance(source, bytes) else source.read_bytes()
 
 
-def _side(source: Source, what: str, pool: dict[tuple[int, str], list[str]]) -> Any:
+def _side(source: Source, what: str, pool: payloads.Pool) -> Any:
     """A merge input, parsed and checked, its large outputs shared with the inputs read before
     it; a file's bytes and text are let go once parsed."""
     data = _data(source)
@@ -287,7 +219,7 @@ def _side(source: Source, what: str, pool: dict[tuple[int, str], list[str]]) -> 
         why = f"not UTF-8 text (byte {e.start})"  # as check.parse says it
         raise UserError(f"{what} is not a valid notebook: {why}") from None
     del data
-    return _shared(read(text, what), pool)
+    return payloads.shared(read(text, what), pool)
 
 
 def merge(
@@ -309,7 +241,7 @@ def merge(
     result is that side) or, with no notebook, the conflicts; `notes` name what a side lost.
     Raises UserError if an input is not a valid notebook, or if the merge would not be.
     """
-    pool: dict[tuple[int, str], list[str]] = {}
+    pool: payloads.Pool = {}
     nb_ours = _side(ours, ours_name, pool)
     nb_theirs = _side(theirs, theirs_name, pool)
     if base is None:

@@ -57,10 +57,14 @@ def _as(
 
 
 def _read_only_copy(dest: Path) -> None:
-    """This repository's files, owned by root, which the laptop's user can read but not write."""
+    """The folder the box was installed from (this repository's files and the JupyterLab
+    frontend its install built), owned by root: the laptop's user can read but not write it."""
     files = subprocess.run(
         ["git", "ls-files", "-z"], cwd=TOP, capture_output=True, check=True
     ).stdout.split(b"\0")
+    built = TOP / "git_nbcollab" / "labextension"
+    assert (built / "package.json").is_file(), "the install builds the frontend (scripts/install)"
+    files += [os.fsencode(p.relative_to(TOP)) for p in built.rglob("*") if p.is_file()]
     for name in filter(None, files):
         source, target = TOP / os.fsdecode(name), dest / os.fsdecode(name)
         target.parent.mkdir(parents=True, exist_ok=True)

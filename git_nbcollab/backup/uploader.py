@@ -8,7 +8,6 @@ while it waits to retry, so `backup run` can always step in.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import sys
@@ -22,7 +21,7 @@ from git_nbcollab import audit
 from git_nbcollab.backup import mirror, packing
 from git_nbcollab.backup.spool import Manifest, Spool, sha256_file
 from git_nbcollab.backup.store import StoreError
-from git_nbcollab.fsutil import atomic_write
+from git_nbcollab.fsutil import atomic_write, locked
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import published_key
 from git_nbcollab.output import Update
@@ -51,16 +50,8 @@ def _save_status(spool: Spool, **changes: Any) -> None:
 def draining(spool: Spool, wait: bool) -> Iterator[bool]:
     """Hold the uploader lock for the block; yields False (lock busy) when not waiting."""
     spool.ensure()
-    fd = os.open(spool.lock, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
+    with locked(spool.lock, wait=wait) as held:
+        yield held
 
 
 def send_entry(store: mirror.Store, manifest_path: Path) -> int:

@@ -17,13 +17,10 @@ clones fetch. Both reach the mirror with the rest of the backup.
 from __future__ import annotations
 
 import base64
-import contextlib
-import fcntl
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,20 +132,6 @@ def _save(hub: Hub, cid: CollabId, name: str, version: str) -> None:
     backup.queue(hub, cid)  # refs written on the hub fire no hook: the note needs a backup
 
 
-@contextlib.contextmanager
-def _worker_lock(hub: Hub) -> Iterator[bool]:
-    fd = os.open(hub.checks_spool / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
-
-
 def _waiting(hub: Hub) -> list[Path]:
     folder = hub.checks_spool / QUEUED
     found = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
@@ -175,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(0o027)  # what it writes into the published tree is the team's to read
     hub = Hub(Path(args[0]))
     while _waiting(hub):
-        with _worker_lock(hub) as mine:
+        with locked(hub.checks_spool / ".lock", wait=False) as mine:
             if not mine:
                 return 0  # the worker holding the lock looks again after it lets go
             try:

@@ -121,3 +121,42 @@ def test_cells_between_markers_are_settled_as_chosen(
     assert "<<<<<<<" not in data.decode()
     with pytest.raises(UserError, match="both versions are 3"):
         choices.settle_marked(_left_by_git(), {1: choice}, "sales.ipynb")
+
+
+def _ids(data: bytes, style: str, side: str) -> bytes:
+    """The same notebook with its cell ids as a tool or an older nbformat leaves them: none
+    (nbformat 4.4), independent random ids on each side, or positional ids (nbstripout)."""
+    doc = json.loads(data)
+    for n, cell in enumerate(doc["cells"]):
+        if style == "none":
+            cell.pop("id", None)
+        elif style == "independent":
+            cell["id"] = f"{side}-{n}-{abs(hash((side, n))) % 10**8}"
+        else:
+            cell["id"] = f"cell-{n}"
+    if style == "none":
+        doc["nbformat_minor"] = 4
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize("style", ["none", "independent", "positional"])
+@pytest.mark.parametrize(
+    ("choice", "want"),
+    [
+        ("mine", ["print('alice')"]),
+        ("theirs", ["print('bob')"]),
+        ("both", ["print('alice')", "print('bob')"]),
+    ],
+)
+def test_choices_hold_whatever_the_cell_ids(
+    style: str, choice: choices.Choice, want: list[str]
+) -> None:
+    base, mine, theirs = (_ids(d, style, s) for d, s in ((SALES, "b"), (MINE, "a"), (THEIRS, "t")))
+    found = choices.conflict_cells("sales.ipynb", base, mine, theirs, NAMES, "theirs")
+    assert [(c.index, c.mine, c.theirs) for c in found] == [(2, "print('alice')", "print('bob')")]
+    data = choices.apply(base, mine, theirs, NAMES, "theirs", {2: choice})
+    assert sources(data) == sources(SALES)[:2] + want, "each cell once, the chosen ones as chosen"
+
+
+def test_the_same_change_on_both_sides_is_no_collision() -> None:
+    assert choices.conflict_cells("sales.ipynb", SALES, MINE, MINE, NAMES, "theirs") == []

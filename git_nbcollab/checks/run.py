@@ -172,13 +172,10 @@ def run_checks(
     clock = time.monotonic()
     path = folder / notebook
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        size = os.lstat(path).st_size  # how big, without reading it yet
     except OSError as e:
         raise UserError(f"cannot read {path}: {e.strerror}") from None
-    with os.fdopen(fd, "rb") as f:
-        size = os.fstat(fd).st_size
-        data = f.read(limits.max_notebook_mb * 1024 * 1024 + 1)
-    checks, ran = _checks(folder, notebook, data, size, limits, runner, project)
+    checks, ran = _checks(folder, notebook, size, limits, runner, project)
     report = Report(notebook, checks, limits, started, time.monotonic() - clock)
     if ran:
         report.runner, report.network, report.kernel = ran.runner, ran.network, ran.kernel
@@ -186,14 +183,19 @@ def run_checks(
     return report
 
 
+def _read(box: sandbox.Sandbox, path: Path, limits: Limits) -> bytes:
+    """The notebook as the throwaway copy has it (read with its owner's rights, as a regular
+    file), before any of its code runs."""
+    try:
+        fd = os.open(box.work / path.name, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        raise UserError(f"cannot read {path}: not a regular file its owner can read") from None
+    with os.fdopen(fd, "rb") as f:
+        return f.read(limits.max_notebook_mb * 1024 * 1024 + 1)
+
+
 def _checks(
-    folder: Path,
-    notebook: str,
-    data: bytes,
-    size: int,
-    limits: Limits,
-    runner: str | None,
-    project: str,
+    folder: Path, notebook: str, size: int, limits: Limits, runner: str | None, project: str
 ) -> tuple[list[Check], _Ran | None]:
     later = ["executes", "reproduces", "secrets", "size"] + (["project"] if project else [])
     if size > limits.max_notebook_mb * 1024 * 1024:
@@ -201,25 +203,29 @@ def _checks(
         size_check = Check("size", False, why, required="size" in limits.required)
         names = ["valid", *later]
         return [size_check if n == "size" else _not_run(n, why, limits) for n in names], None
-    valid = _timed("valid", limits, lambda: _valid(data, notebook))
-    if not valid.passed:
-        return [valid, *(_not_run(n, "the notebook is not valid", limits) for n in later)], None
-    published = json.loads(data)
-    secrets = _timed(
-        "secrets",
-        limits,
-        lambda: _cells_said(scan.secrets(published), "none found in sources or outputs", "secrets"),
-    )
-    sizes = _timed(
-        "size",
-        limits,
-        lambda: _cells_said(
-            scan.sizes(published, limits.max_output_mb),
-            f"{scan.mb(size)} MB; every output under {limits.max_output_mb} MB",
-            "outputs over the limit",
-        ),
-    )
     with sandbox.prepared(folder, limits, runner) as box:
+        data = _read(box, folder / notebook, limits)
+        valid = _timed("valid", limits, lambda: _valid(data, notebook))
+        if not valid.passed:
+            why = "the notebook is not valid"
+            return [valid, *(_not_run(n, why, limits) for n in later)], None
+        published = json.loads(data)
+        secrets = _timed(
+            "secrets",
+            limits,
+            lambda: _cells_said(
+                scan.secrets(published), "none found in sources or outputs", "secrets"
+            ),
+        )
+        sizes = _timed(
+            "size",
+            limits,
+            lambda: _cells_said(
+                scan.sizes(published, limits.max_output_mb),
+                f"{scan.mb(size)} MB; every output under {limits.max_output_mb} MB",
+                "outputs over the limit",
+            ),
+        )
         executes, reproduces, executed, kernel = _execution(box, notebook, published)
         extra = [_timed("project", limits, lambda: _project(box, project))] if project else []
         who = box.account.name if box.account else sandbox.current_user()

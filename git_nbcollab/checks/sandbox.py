@@ -19,7 +19,6 @@ import os
 import pwd
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -27,13 +26,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from git_nbcollab.checks import copying
 from git_nbcollab.checks.report import Limits
 from git_nbcollab.errors import UserError
 
 RESULT_FD = "NBCOLLAB_RESULT_FD"  # names the descriptor execute.py writes its result to
 STARTED = "nbcollab-check: cell "  # + the 1-based index: execute.py's stderr, cell by cell
 NPROC = 256  # processes and threads of the runner account, box-wide
-SKIPPED = {".git", ".ipynb_checkpoints"}
 GRACE_S = 5  # after the time limit, for the child to report which cell was running
 _NAMESPACES = ["--net", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc"]
 
@@ -117,27 +116,6 @@ def _namespaces(as_root: bool) -> tuple[str, ...]:
     return (*wrapper, "sh", "-c", PRIVATE_TMP, "sh") if as_root else wrapper
 
 
-def _copy(source: Path, target: Path) -> None:
-    """Copy the regular files under `source` into `target`, without following a link (root
-    reads nothing a link points to, even one swapped in while it copies: every folder and file
-    is opened relative to its parent's descriptor); `.git` and checkpoints are left out."""
-    for folder, dirs, files, dir_fd in os.fwalk(source, follow_symlinks=False):
-        dirs[:] = [d for d in dirs if d not in SKIPPED]
-        there = target / Path(folder).relative_to(source)
-        there.mkdir(mode=0o700, exist_ok=True)
-        for name in files:
-            try:
-                flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
-                fd = os.open(name, flags, dir_fd=dir_fd)
-            except OSError:
-                continue  # a link, or unreadable
-            with os.fdopen(fd, "rb") as src:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    continue
-                with open(there / name, "xb") as dst:
-                    shutil.copyfileobj(src, dst)
-
-
 def _give(base: Path, who: Account) -> None:
     """Hand what root made under `base` to the runner, the top folder last (until then the
     runner cannot even enter it)."""
@@ -149,7 +127,8 @@ def _give(base: Path, who: Account) -> None:
 
 @contextlib.contextmanager
 def prepared(folder: Path, limits: Limits, runner: str | None) -> Iterator[Sandbox]:
-    """A throwaway copy of `folder` for `runner` (None: the current user); removed afterwards."""
+    """A throwaway copy of `folder` for `runner` (None: the current user), read with the rights
+    of the folder's owner; removed afterwards."""
     as_root = os.geteuid() == 0
     if as_root and runner is None:
         raise UserError("notebooks never run as root: name the runner account")
@@ -162,7 +141,7 @@ def prepared(folder: Path, limits: Limits, runner: str | None) -> Iterator[Sandb
     try:
         for part in ("work", "home", "home/runtime"):
             (base / part).mkdir(mode=0o700)
-        _copy(folder, base / "work")
+        copying.copy(folder, base / "work")
         if who:
             _give(base, who)
         yield Sandbox(base, who, limits, _namespaces(as_root))

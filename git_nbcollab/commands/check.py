@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from git_nbcollab.checks import Limits, run_checks
+from git_nbcollab.checks import Limits, copying, run_checks
 from git_nbcollab.errors import REFUSED, UserError
 from git_nbcollab.layout import Hub, default_root
 from git_nbcollab.output import print_json, say
@@ -27,7 +27,7 @@ def _refuse_service_account(runner: str) -> None:
 def _files(path: Path, project: str) -> Iterator[tuple[Path, str, str]]:
     """(folder, notebook, project command) for a notebook file or a published version."""
     if path.suffix == ".ipynb":
-        yield path.parent.resolve(), path.name, project
+        yield copying.resolved(path.parent), path.name, project
         return
     if ":v" not in str(path):
         raise UserError(f"{path} is not a notebook (.ipynb) or a published version NAME:vX.Y.Z")

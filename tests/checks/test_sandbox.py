@@ -280,3 +280,55 @@ def test_a_kernel_the_runner_does_not_have_is_named(box: Box, runner: str, tmp_p
     report = check(tmp_path / "nb", make("1", kernel="julia-1.10"), runner)
     assert executes(report).message == "kernel 'julia-1.10' is not registered for the runner"
     assert os.path.exists(FIXTURES)
+
+
+READ_ALL = """\
+import os
+for name in sorted(os.listdir('.')):
+    print(name, open(name, 'rb').read()[:40])
+"""
+
+
+def _alices_folder(box: Box, name: str) -> Path:
+    """A folder of alice's own in her notebooks, as she would make it."""
+    folder = box.home("alice") / "notebooks" / name
+    assert box.run("alice", "mkdir", "-p", str(folder)).returncode == 0
+    return folder
+
+
+def test_root_copies_a_teammates_folder_with_the_teammates_rights(
+    box: Box, runner: str, tmp_path: Path
+) -> None:
+    """A hard link (or any file) in alice's folder that only root may read never reaches the
+    copy the runner works on: root reads her folder as alice."""
+    secret = tmp_path / "root-only"
+    secret.write_text("ROOT-SECRET " * 4)
+    secret.chmod(0o600)
+    folder = _alices_folder(box, "hardlinks")
+    os.link(secret, folder / "linked")  # what a teammate can do where protected_hardlinks=0
+    shutil.copy(secret, folder / "planted")  # root's own 0600 file in her folder
+    (folder / "data.csv").write_text("a,b\n")
+    (folder / "attack.ipynb").write_bytes(make(READ_ALL))
+    alice = pwd.getpwnam(box.user("alice"))
+    for name in ("data.csv", "attack.ipynb"):
+        os.chown(folder / name, alice.pw_uid, alice.pw_gid)
+    report = run_checks(folder, "attack.ipynb", QUICK, runner=runner)
+    assert executes(report).passed, executes(report).message
+    (listing,) = outputs(report)
+    assert listing.splitlines() == [
+        "attack.ipynb " + repr((folder / "attack.ipynb").read_bytes()[:40]),
+        "data.csv b'a,b\\n'",
+    ]
+    assert report.executed is not None and b"ROOT-SECRET" not in report.executed
+
+
+def test_a_notebook_root_may_read_but_its_owner_may_not_is_refused(
+    box: Box, runner: str, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.ipynb"
+    secret.write_bytes(make("print('ROOT-SECRET')"))
+    secret.chmod(0o600)
+    folder = _alices_folder(box, "linked-notebook")
+    os.link(secret, folder / "attack.ipynb")
+    with pytest.raises(UserError, match="not a regular file its owner can read"):
+        run_checks(folder, "attack.ipynb", QUICK, runner=runner)

@@ -179,3 +179,23 @@ def test_a_project_command_runs_in_the_copy_after_the_notebook(box: Box) -> None
     done = check(box, "made.ipynb", "--project", "echo wrong answer >&2; exit 3")
     assert done.returncode == 1
     assert "exited 3: wrong answer" in done.stdout
+
+
+def test_root_refuses_a_path_through_a_teammates_link(
+    box: Box, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """alice's link to a folder only root may read: root checking "her" notebook through it
+    would copy root's files for the runner."""
+    private = tmp_path / "root-only"
+    private.mkdir(mode=0o700)
+    (private / "sales.ipynb").write_bytes(SALES.read_bytes())
+    link = box.home("alice") / "notebooks" / "shortcut"
+    assert box.run("alice", "ln", "-s", str(private), str(link)).returncode == 0
+    before = box.snapshot()
+    assert nbcollab(["check", str(link / "sales.ipynb"), "--runner", box.runner]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"git nbcollab: {link} is a link of {box.user('alice')}'s: as root, name the folder it"
+        " points to\n"
+    )
+    assert box.changes(before) == {}

@@ -19,7 +19,7 @@ from tests.box import Box, edit_cell
 from tests.conftest import require
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Locator
 
 # Cells of fixtures/notebooks/sales.ipynb, counted from 0: 1 is the mean, 2 prints the max.
 MEAN, MAX = 1, 2
@@ -285,3 +285,41 @@ def test_a_link_to_a_teammates_notebook_says_whose_it_is(
     page.shot("whose")
     assert expected in said.inner_text()
     assert "Unhandled error" not in said.inner_text()
+
+
+def test_the_sidebar_shows_unmerged_work_until_a_sync_and_the_projects_task(
+    own_box: Box, labs: dict[str, lab.Lab], chromium: Browser, tmp_path: Path
+) -> None:
+    box, name = own_box, "ui_side"
+    cid, _, theirs = _collab(box, name)
+    _bob_syncs(box, theirs, name, {MEAN: "bob_mean = 6"})
+    _bob_syncs(box, theirs, name, {MAX: "print('bob')"})
+    task = "https://tracker.example.org/T-42"
+    done = box.run("bob", "git", "nbcollab", "project", "set", "--task", task, cwd=theirs)
+    assert done.returncode == 0, done.stderr
+    alice, bob = box.user("alice"), box.user("bob")
+    commits = int(box.hub_git(cid, "rev-list", "--count", f"u/{alice}/main..u/{bob}/main"))
+    assert commits >= 2
+
+    page = _page(chromium, tmp_path)
+    page.open_notebook(labs["alice"], f"{name}/{name}.ipynb")
+    sidebar = page.sidebar("nbcollab-sidebar")
+    unmerged = _section(sidebar, "Not merged yet")
+    unmerged.get_by_text(f"{bob}: {commits} commits").wait_for(timeout=60_000)
+    page.shot("unmerged-work")
+    project = _section(sidebar, "Project")
+    link = project.get_by_role("link", name=task)
+    assert link.get_attribute("href") == task
+    page.shot("project-task")
+
+    _synced(page)
+    _section(sidebar, "Not merged yet").get_by_text("nothing").wait_for(timeout=60_000)
+    page.shot("merged")
+    assert bob not in _section(sidebar, "Not merged yet").inner_text()
+    assert _section(sidebar, "Project").get_by_role("link", name=task).count() == 1
+
+
+def _section(sidebar: Locator, title: str) -> Locator:
+    """A section of the Collaborations sidebar, by its heading."""
+    heading = sidebar.page.locator("h3", has_text=title)
+    return sidebar.locator(".jp-nbcollab-section", has=heading)

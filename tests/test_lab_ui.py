@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests import lab
-from tests.box import Box, edit_cell
+from tests.box import FIXTURES, Box, edit_cell
 from tests.conftest import require
 
 if TYPE_CHECKING:
@@ -107,6 +107,38 @@ def test_sync_button_keeps_unsaved_edits_and_a_teammates_cell(
     published = (box.root / "published" / name / "v1.0.0" / f"{name}_FINAL.ipynb").read_text()
     assert _source(published, MAX) == "print(min(sales))"
     assert _source(published, MEAN).startswith("bob_mean")
+
+
+def test_sync_reloads_the_other_tabs_whose_files_came_in(
+    own_box: Box, labs: dict[str, lab.Lab], chromium: Browser, tmp_path: Path
+) -> None:
+    """Sync in one tab: another open notebook of the working copy that bob changed shows his
+    edit, and saving it afterwards raises no "File Changed" dialog and keeps his edit."""
+    box, name = own_box, "ui_tabs"
+    _, mine, theirs = _collab(box, name)
+    box.put("bob", FIXTURES / "notebooks" / "sales.ipynb", f"{name}/notes.ipynb")
+    _bob_syncs(box, theirs, name, {})
+    done = box.run("alice", "git", "nbcollab", "sync", cwd=mine)
+    assert done.returncode == 0, done.stderr
+    page = _page(chromium, tmp_path)
+    page.open_notebook(labs["alice"], f"{name}/{name}.ipynb")
+    page.page.locator(".jp-DirListing-item", has_text="notes.ipynb").dblclick()
+    page.page.locator(".lm-TabBar-tab.lm-mod-current", has_text="notes.ipynb").wait_for()
+    page.cell(0).wait_for()
+    page.shot("notes-open")
+
+    edit_cell(theirs / "notes.ipynb", MEAN, "bob_notes = 1")
+    _bob_syncs(box, theirs, name, {})
+    page.page.locator(".lm-TabBar-tab", has_text=f"{name}.ipynb").first.click()
+    _synced(page)
+
+    page.page.locator(".lm-TabBar-tab", has_text="notes.ipynb").first.click()
+    assert page.source(MEAN) == "bob_notes = 1", "the other tab is stale"
+    page.type_into_cell(MAX, "print('alice notes')")
+    page.save()
+    page.saved()  # a "File Changed" dialog would keep the tab unsaved
+    saved = (mine / "notes.ipynb").read_text()
+    assert _source(saved, MEAN) == "bob_notes = 1" and _source(saved, MAX) == "print('alice notes')"
 
 
 def test_a_tab_that_cannot_be_saved_stops_the_sync(

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests import lab
-from tests.box import Box, edit_cell
+from tests.box import FIXTURES, Box, edit_cell
 from tests.conftest import require
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Locator
 
 # Cells of fixtures/notebooks/sales.ipynb, counted from 0: 1 is the mean, 2 prints the max.
 MEAN, MAX = 1, 2
@@ -107,6 +107,38 @@ def test_sync_button_keeps_unsaved_edits_and_a_teammates_cell(
     published = (box.root / "published" / name / "v1.0.0" / f"{name}_FINAL.ipynb").read_text()
     assert _source(published, MAX) == "print(min(sales))"
     assert _source(published, MEAN).startswith("bob_mean")
+
+
+def test_sync_reloads_the_other_tabs_whose_files_came_in(
+    own_box: Box, labs: dict[str, lab.Lab], chromium: Browser, tmp_path: Path
+) -> None:
+    """Sync in one tab: another open notebook of the working copy that bob changed shows his
+    edit, and saving it afterwards raises no "File Changed" dialog and keeps his edit."""
+    box, name = own_box, "ui_tabs"
+    _, mine, theirs = _collab(box, name)
+    box.put("bob", FIXTURES / "notebooks" / "sales.ipynb", f"{name}/notes.ipynb")
+    _bob_syncs(box, theirs, name, {})
+    done = box.run("alice", "git", "nbcollab", "sync", cwd=mine)
+    assert done.returncode == 0, done.stderr
+    page = _page(chromium, tmp_path)
+    page.open_notebook(labs["alice"], f"{name}/{name}.ipynb")
+    page.page.locator(".jp-DirListing-item", has_text="notes.ipynb").dblclick()
+    page.page.locator(".lm-TabBar-tab.lm-mod-current", has_text="notes.ipynb").wait_for()
+    page.cell(0).wait_for()
+    page.shot("notes-open")
+
+    edit_cell(theirs / "notes.ipynb", MEAN, "bob_notes = 1")
+    _bob_syncs(box, theirs, name, {})
+    page.page.locator(".lm-TabBar-tab", has_text=f"{name}.ipynb").first.click()
+    _synced(page)
+
+    page.page.locator(".lm-TabBar-tab", has_text="notes.ipynb").first.click()
+    assert page.source(MEAN) == "bob_notes = 1", "the other tab is stale"
+    page.type_into_cell(MAX, "print('alice notes')")
+    page.save()
+    page.saved()  # a "File Changed" dialog would keep the tab unsaved
+    saved = (mine / "notes.ipynb").read_text()
+    assert _source(saved, MEAN) == "bob_notes = 1" and _source(saved, MAX) == "print('alice notes')"
 
 
 def test_a_tab_that_cannot_be_saved_stops_the_sync(
@@ -285,3 +317,41 @@ def test_a_link_to_a_teammates_notebook_says_whose_it_is(
     page.shot("whose")
     assert expected in said.inner_text()
     assert "Unhandled error" not in said.inner_text()
+
+
+def test_the_sidebar_shows_unmerged_work_until_a_sync_and_the_projects_task(
+    own_box: Box, labs: dict[str, lab.Lab], chromium: Browser, tmp_path: Path
+) -> None:
+    box, name = own_box, "ui_side"
+    cid, _, theirs = _collab(box, name)
+    _bob_syncs(box, theirs, name, {MEAN: "bob_mean = 6"})
+    _bob_syncs(box, theirs, name, {MAX: "print('bob')"})
+    task = "https://tracker.example.org/T-42"
+    done = box.run("bob", "git", "nbcollab", "project", "set", "--task", task, cwd=theirs)
+    assert done.returncode == 0, done.stderr
+    alice, bob = box.user("alice"), box.user("bob")
+    commits = int(box.hub_git(cid, "rev-list", "--count", f"u/{alice}/main..u/{bob}/main"))
+    assert commits >= 2
+
+    page = _page(chromium, tmp_path)
+    page.open_notebook(labs["alice"], f"{name}/{name}.ipynb")
+    sidebar = page.sidebar("nbcollab-sidebar")
+    unmerged = _section(sidebar, "Not merged yet")
+    unmerged.get_by_text(f"{bob}: {commits} commits").wait_for(timeout=60_000)
+    page.shot("unmerged-work")
+    project = _section(sidebar, "Project")
+    link = project.get_by_role("link", name=task)
+    assert link.get_attribute("href") == task
+    page.shot("project-task")
+
+    _synced(page)
+    _section(sidebar, "Not merged yet").get_by_text("nothing").wait_for(timeout=60_000)
+    page.shot("merged")
+    assert bob not in _section(sidebar, "Not merged yet").inner_text()
+    assert _section(sidebar, "Project").get_by_role("link", name=task).count() == 1
+
+
+def _section(sidebar: Locator, title: str) -> Locator:
+    """A section of the Collaborations sidebar, by its heading."""
+    heading = sidebar.page.locator("h3", has_text=title)
+    return sidebar.locator(".jp-nbcollab-section", has=heading)

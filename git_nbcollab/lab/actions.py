@@ -57,6 +57,14 @@ def top_of(path: Path) -> Path:
     return workcopy.here(folder_of(path)).top
 
 
+def working_top(path: Path) -> Path | None:
+    """The top of the working copy holding `path`, or None outside one (asks no hub)."""
+    folder = folder_of(path)
+    if not folder.is_dir() or workcopy.current_collab(folder) is None:
+        return None
+    return workcopy.here(folder).top
+
+
 def _fetch(hub: link.Client, top: Path) -> None:
     """The teammates' branches and the project metadata, as the hub has them now (skipped
     while a sync runs here: it is fetching them itself)."""
@@ -92,11 +100,10 @@ def _project(top: Path) -> dict[str, Any]:
 
 def status(path: Path) -> dict[str, Any]:
     """The working copy holding `path`: its collaboration, unmerged work, versions, project."""
-    folder = folder_of(path)
-    cid = workcopy.current_collab(folder) if folder.is_dir() else None
-    if cid is None:
+    top = working_top(path)
+    cid = None if top is None else workcopy.current_collab(top)
+    if top is None or cid is None:
         return {"collab": None}
-    top = workcopy.here(folder).top
     with link.connect() as hub:
         collab = hub.call("resolve", cid)["collab"]
         _fetch(hub, top)
@@ -104,7 +111,6 @@ def status(path: Path) -> dict[str, Any]:
     pending = workcopy.unsynced(top)
     return {
         "collab": collab,
-        "top": str(top),
         "unmerged": _unmerged(top),
         "versions": versions,
         "project": _project(top),

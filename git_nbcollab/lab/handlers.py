@@ -53,6 +53,11 @@ class Handler(APIHandler):
             return ""
         return path.relative_to(self.root).as_posix() if self.root in path.parents else None
 
+    def reloads(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """A sync's answer with the files it wrote named as the frontend names its documents."""
+        named = (self.relative(Path(path)) for path in answer["written"])
+        return answer | {"written": [path for path in named if path is not None]}
+
     def body(self) -> dict[str, Any]:
         try:
             data = json.loads(self.request.body or b"{}")
@@ -104,11 +109,18 @@ class Share(Handler):
 class Status(Handler):
     @tornado.web.authenticated
     async def get(self) -> None:
+        await self.answer(lambda: actions.status(self.local(self.get_argument("path", ""))))
+
+
+class Top(Handler):
+    """The top of the working copy holding `path` (as the frontend names it), or null; asks
+    no hub, so a Sync knows at once which documents to save."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
         def work() -> dict[str, Any]:
-            found = actions.status(self.local(self.get_argument("path", "")))
-            if "top" in found:  # the working copy's top as the frontend names its documents
-                found["root"] = self.relative(Path(found["top"]))
-            return found
+            top = actions.working_top(self.local(self.get_argument("path", "")))
+            return {"root": None if top is None else self.relative(top)}
 
         await self.answer(work)
 
@@ -116,7 +128,7 @@ class Status(Handler):
 class Sync(Handler):
     @tornado.web.authenticated
     async def post(self) -> None:
-        await self.answer(lambda: syncs.sync(self.local(self.body().get("path"))))
+        await self.answer(lambda: self.reloads(syncs.sync(self.local(self.body().get("path")))))
 
 
 class Conflicts(Handler):
@@ -133,7 +145,7 @@ class Resolve(Handler):
             chosen = data.get("choices")
             if not isinstance(chosen, list) or not chosen:
                 raise UserError('give "choices": a choice for each colliding cell')
-            return syncs.resolve(self.local(data.get("path")), chosen)
+            return self.reloads(syncs.resolve(self.local(data.get("path")), chosen))
 
         await self.answer(work)
 
@@ -179,6 +191,7 @@ ROUTES: dict[str, type[Handler]] = {
     "team": Team,
     "share": Share,
     "status": Status,
+    "top": Top,
     "sync": Sync,
     "conflicts": Conflicts,
     "resolve": Resolve,

@@ -3,8 +3,9 @@ and colliding cells shown with both versions and settled one by one (`notebooks.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -118,8 +119,38 @@ def _merging_with(top: Path) -> str | None:
     return branch_owner("refs/heads/" + ref.split("origin/", 1)[1])
 
 
+def _on_disk(top: Path) -> dict[str, tuple[int, int, int]]:
+    """Each file of the working copy (tracked or not; ignored ones left out) by its inode,
+    modification time and size: a file the sync writes changes at least one of them."""
+    listing = git(top, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    found = {}
+    for name in dict.fromkeys(proc.zsplit(listing)):
+        try:
+            st = os.lstat(top / name)
+        except FileNotFoundError:
+            continue
+        found[name] = (st.st_ino, st.st_mtime_ns, st.st_size)
+    return found
+
+
+def _noting_writes(top: Path, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`work`'s answer and `written`: the files it wrote, made or removed in the working copy
+    (absolute paths): the documents JupyterLab must reload from disk."""
+    before = _on_disk(top)
+    answer = work()
+    after = _on_disk(top)
+    written = sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
+    return answer | {"written": [str(top / name) for name in written]}
+
+
 def sync(path: Path) -> dict[str, Any]:
     top = top_of(path)
+    return _noting_writes(top, lambda: _sync(top))
+
+
+def _sync(top: Path) -> dict[str, Any]:
     left = _left_by_git(top)
     if left:  # a sync would commit the markers: settle the cells first
         lines = [
@@ -150,6 +181,10 @@ def conflicts(path: Path) -> dict[str, Any]:
 def resolve(path: Path, chosen: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Settle each colliding cell as chosen and finish the sync (commit, merge, push)."""
     top = top_of(path)
+    return _noting_writes(top, lambda: _resolve(top, chosen))
+
+
+def _resolve(top: Path, chosen: Sequence[dict[str, Any]]) -> dict[str, Any]:
     picks: dict[tuple[str, int], str] = {}
     for item in chosen:
         file, index, choice = item.get("file"), item.get("index"), item.get("choice")

@@ -18,7 +18,6 @@ export interface Version {
 
 export interface Status {
   collab: Collab | null;
-  root?: string | null; // the working copy's top, relative to the server root
   unmerged: { author: string; commits: number }[];
   versions: Version[];
   project: { [key: string]: unknown };
@@ -38,6 +37,7 @@ export interface Conflict {
 export interface SyncResult {
   summary: string;
   changed: string[];
+  written: string[]; // the files the sync wrote on disk, relative to the server root
   conflicts: unknown[]; // what collides, if anything: the panel asks for the details
 }
 

@@ -4,7 +4,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { DocumentRegistry } from '@jupyterlab/docregistry';
 
-import { call, firstLine, Refused, Status } from './api';
+import { call, firstLine, Refused } from './api';
 
 export type Context = DocumentRegistry.Context;
 
@@ -14,8 +14,8 @@ const tops = new Map<string, string>(); // a file's working copy does not move w
  * `path` is in none (then the server's own answer says so). */
 export async function workingCopy(path: string): Promise<string | null> {
   if (!tops.has(path)) {
-    const { root } = await call<Status>('status', { query: { path } });
-    if (root === undefined || root === null) {
+    const { root } = await call<{ root: string | null }>('top', { query: { path } });
+    if (root === null) {
       return null;
     }
     tops.set(path, root);
@@ -46,32 +46,23 @@ export function openUnder(
   return [...found.values()];
 }
 
-/** Saves every dirty document; refuses (naming the file) if one could not be saved. */
+/** Saves every dirty document, all at once; refuses (naming a file) if one was not saved. */
 export async function saveAll(contexts: Context[]): Promise<void> {
-  for (const context of contexts) {
-    if (!context.model.dirty || context.model.readOnly) {
-      continue;
+  const dirty = contexts.filter(context => context.model.dirty && !context.model.readOnly);
+  const saved = await Promise.allSettled(dirty.map(context => context.save()));
+  saved.forEach((outcome, at) => {
+    const { path } = dirty[at];
+    if (outcome.status === 'rejected') {
+      throw new Refused(`could not save ${path} (${firstLine(outcome.reason)}): nothing was synced`);
     }
-    try {
-      await context.save();
-    } catch (error) {
-      throw new Refused(`could not save ${context.path} (${firstLine(error)}): nothing was synced`);
+    if (dirty[at].model.dirty) {
+      throw new Refused(`${path} was not saved: nothing was synced`);
     }
-    if (context.model.dirty) {
-      throw new Refused(`${context.path} was not saved: nothing was synced`);
-    }
-  }
+  });
 }
 
-/** Reloads every document from disk; returns the files that could not be reloaded. */
+/** Reloads the documents from disk, all at once; returns the files that could not be reloaded. */
 export async function reloadAll(contexts: Context[]): Promise<string[]> {
-  const failed: string[] = [];
-  for (const context of contexts) {
-    try {
-      await context.revert();
-    } catch {
-      failed.push(context.path);
-    }
-  }
-  return failed;
+  const reloaded = await Promise.allSettled(contexts.map(context => context.revert()));
+  return contexts.filter((_, at) => reloaded[at].status === 'rejected').map(c => c.path);
 }

@@ -8,7 +8,8 @@ import { CONFLICTS } from './commands';
 import { lines } from './ui';
 import { openUnder, reloadAll, saveAll, workingCopy } from './documents';
 
-/** Saves the working copy's open documents, syncs (POST `endpoint` with `body`), reloads them
+/** Saves the working copy's open documents, syncs (POST `endpoint` with `body`), reloads the
+ * open documents whose files the sync wrote (all of them if it failed: it may have written some)
  * and says what came in, or opens the conflicts panel when cells collide. Throws `Refused`. */
 export async function sync(
   app: JupyterFrontEnd,
@@ -19,8 +20,15 @@ export async function sync(
 ): Promise<SyncResult> {
   const documents = openUnder(app, docManager, await workingCopy(path));
   await saveAll(documents);
-  const result = await call<SyncResult>(endpoint, { body: { path, ...body } });
-  const failed = await reloadAll(documents);
+  let result: SyncResult;
+  try {
+    result = await call<SyncResult>(endpoint, { body: { path, ...body } });
+  } catch (error) {
+    await reloadAll(documents);
+    throw error;
+  }
+  const written = new Set(result.written);
+  const failed = await reloadAll(documents.filter(context => written.has(context.path)));
   if (result.conflicts.length > 0) {
     await app.commands.execute(CONFLICTS, { path });
     return result;

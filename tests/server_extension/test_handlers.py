@@ -114,7 +114,9 @@ def test_status_of_a_working_copy(box: Box, alice_lab: lab.Lab) -> None:
     status, answer = call(alice_lab, "status?path=watched/watched.ipynb")
     assert status == 200, answer
     assert answer["collab"]["id"] == cid
-    assert answer["root"] == "watched"  # the top as JupyterLab names it: what the tab saves
+    for path in ("watched/watched.ipynb", "watched"):  # as JupyterLab names it, asking no hub
+        assert call(alice_lab, f"top?path={path}") == (200, {"root": "watched"})
+    assert call(alice_lab, "top?path=pick.ipynb") == (200, {"root": None})
     assert answer["unmerged"] == [] and answer["versions"] == [] and answer["project"] == {}
     assert answer["unsynced"] is False
 
@@ -140,12 +142,13 @@ def test_sync_brings_in_the_other_cell_and_says_which(box: Box, alice_lab: lab.L
     assert status == 200, answer
     assert answer["summary"] == f"merged {box.user('bob')}: cell 2"
     assert answer["changed"] == ["synced.ipynb"] and answer["conflicts"] == []
+    assert answer["written"] == ["synced/synced.ipynb"]  # what JupyterLab reloads
     hub = box.hub_git(cid, "show", f"u/{box.user('alice')}/main:synced.ipynb")
     for text in (alice / "synced.ipynb", hub):
         assert source(text, 1) == "bob_mean = 2" and source(text, 2) == "print('alice')"
 
     status, again = call(alice_lab, "sync", {"path": "synced"})
-    assert status == 200 and again["changed"] == []
+    assert status == 200 and again["changed"] == [] and again["written"] == []
     assert again["summary"] == "nothing new from your teammates; your work is pushed"
     refused(call(alice_lab, "sync", {"path": "pick.ipynb"}), "not in a working copy")
 
@@ -165,7 +168,7 @@ def test_a_collision_is_shown_cell_by_cell_and_settled_as_chosen(
     fetch_record = str(alice / ".git" / "FETCH_HEAD")  # git's own note of each fetch
     before = box.snapshot()
     status, answer = call(alice_lab, "sync", {"path": "clash/clash.ipynb"})
-    assert status == 200 and answer["changed"] == []
+    assert status == 200 and answer["changed"] == [] and answer["written"] == []
     assert len(answer["conflicts"]) == 1 and "cell 3" in answer["conflicts"][0]
     status, shown = call(alice_lab, "conflicts?path=clash/clash.ipynb")
     assert status == 200, shown
@@ -191,6 +194,7 @@ def test_a_collision_is_shown_cell_by_cell_and_settled_as_chosen(
     chosen = {"path": "clash", "choices": [{"file": "clash.ipynb", "index": 2, "choice": "both"}]}
     status, done = call(alice_lab, "resolve", chosen)
     assert status == 200 and done["conflicts"] == [] and done["changed"] == ["clash.ipynb"]
+    assert done["written"] == ["clash/clash.ipynb"]
     hub = box.hub_git(cid, "show", f"u/{box.user('alice')}/main:clash.ipynb")
     for text in (alice / "clash.ipynb", hub):
         assert [source(text, 2), source(text, 3)] == ["print('alice')", "print('bob')"]

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shlex
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from git_nbcollab import proc
+from git_nbcollab import fsutil, proc
 from git_nbcollab.client.link import ID_KEY, Client, Config, git_config, read_config
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import CHECKS_NOTES, CollabId, User, author_branch, collab_id
@@ -104,22 +102,11 @@ def ignore_checkpoints(gitdir: Path) -> None:
         exclude.write_text(text + ("" if text.endswith("\n") or not text else "\n") + IGNORED)
 
 
-@contextlib.contextmanager
-def locked(gitdir: Path) -> Iterator[None]:
-    """One sync at a time in a working copy; a second is refused at once."""
-    fd = os.open(gitdir, os.O_RDONLY | os.O_DIRECTORY)  # a lock on .git itself: no file made
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise UserError(
-            "another `git nbcollab sync` is running in this working copy:"
-            " wait for it to finish, then sync again"
-        ) from None
-    try:
-        yield
-    finally:
-        os.close(fd)
+def locked(gitdir: Path, *, wait: bool = True) -> contextlib.AbstractContextManager[bool]:
+    """One sync (or JupyterLab's status fetch) at a time in a working copy, a lock on .git
+    itself: a second sync waits for the first, then syncs. Without `wait`, yields False at once
+    if it is held."""
+    return fsutil.locked(gitdir, wait=wait)
 
 
 @dataclass(frozen=True)

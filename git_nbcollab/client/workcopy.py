@@ -14,7 +14,6 @@ from git_nbcollab import fsutil, proc
 from git_nbcollab.client.link import ID_KEY, Client, Config, git_config, read_config
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import CHECKS_NOTES, CollabId, User, author_branch, collab_id
-from git_nbcollab.notebooks import treemerge
 
 
 def check_free(directory: Path) -> None:
@@ -64,7 +63,7 @@ CHECKS_NOTES_CONFIG = (
 
 def fetch_checks_notes(gitdir: Path, config: Config | None = None) -> None:
     """Have `git fetch` bring the checks' notes (working copies cloned before they existed)."""
-    if config is not None and config.get("notes.displayRef") == CHECKS_NOTES:
+    if config is not None and config.get("notes.displayref") == CHECKS_NOTES:  # as --list has it
         return  # set last, so the fetch refspec is there too
     for key, value in CHECKS_NOTES_CONFIG:
         found = proc.run("git", f"--git-dir={gitdir}", "config", "--get-all", key, check=False)
@@ -74,6 +73,8 @@ def fetch_checks_notes(gitdir: Path, config: Config | None = None) -> None:
 
 def use_merge_driver(gitdir: Path, config: Config | None = None) -> None:
     """Have plain git (pull, stash pop, rebase) merge notebooks cell by cell, as sync does."""
+    from git_nbcollab.notebooks import treemerge
+
     for key, value in treemerge.driver_config().items():
         found = config.get(key) if config is not None else git_config(key, cwd=str(gitdir))
         if found != value:

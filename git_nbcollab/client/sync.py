@@ -155,7 +155,8 @@ def _land(
     with _pushing(hub, top, merged, branch) as pushed:  # the branch and files move meanwhile
         git(top, "update-ref", "-m", "git nbcollab sync", branch, merged, head)
         git(top, "read-tree", "--reset", "-u", merged)
-        git(top, "maintenance", "run", "--auto", "--quiet")  # what the fetch leaves to us
+        auto = ("git", "maintenance", "run", "--auto", "--quiet")  # the fetch left it to us
+        proc.run(*auto, cwd=str(top), check=False)  # a failed one fails no sync
         savedover.save(here.gitdir, last)
         workcopy.ignore_checkpoints(here.gitdir)  # working copies cloned before clone did it
         pushed()

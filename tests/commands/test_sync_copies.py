@@ -226,3 +226,17 @@ def test_a_killed_sync_leaves_quarantines_that_the_next_sync_removes(
     assert box.run("alice", "touch", str(stale / "ab" / "cdef")).returncode == 0
     assert _sync(box, "alice", alice).returncode == 0
     assert not stale.exists()
+
+
+def test_sync_runs_gits_auto_maintenance_once_after_its_fetch(
+    box: Box, copies: tuple[Path, Path]
+) -> None:
+    """The fetch leaves git's auto maintenance to the sync, which runs it while it pushes."""
+    alice, _ = copies
+    edit_cell(_nb(alice), 0, "# maintained")
+    trace = alice.parent / "maintenance-trace.txt"
+    done = box.run("alice", "env", f"GIT_TRACE={trace}", "git", "nbcollab", "sync", cwd=alice)
+    assert done.returncode == 0, done.stderr
+    lines = trace.read_text().splitlines()
+    runs = [line.split("built-in: ", 1)[1] for line in lines if "built-in: git maint" in line]
+    assert runs == ["git maintenance run --auto --quiet"]

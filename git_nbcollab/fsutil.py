@@ -33,9 +33,12 @@ def atomic_write(
 
 @contextlib.contextmanager
 def locked(path: Path, *, wait: bool = True) -> Iterator[bool]:
-    """Hold an exclusive lock on `path` (created if missing) for the block; without `wait`,
-    yields False at once when someone else holds it."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    """Hold an exclusive lock on `path` (a file, created if missing, or a folder: itself, no
+    file made) for the block; without `wait`, yields False at once when someone else holds it."""
+    if path.is_dir():
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    else:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))

@@ -40,5 +40,12 @@ def test_the_post_receive_hook_logs_and_queues_without_json_re_or_pathlib() -> N
     assert {"json", "re", "pathlib", "dataclasses"} & modules == set()
 
 
+def test_sync_imports_no_notebook_code_before_its_fetch_starts() -> None:
+    """The merge's modules load while the fetch runs (client.sync imports them after)."""
+    modules = loaded_after("import git_nbcollab.commands.sync")
+    notebook_code = {"git_nbcollab.notebooks.treemerge", "git_nbcollab.client.savedover"}
+    assert notebook_code & modules == set()
+
+
 def test_the_probe_sees_imports() -> None:
     assert "pygit2" in loaded_after("import pygit2"), "the check above can fail"

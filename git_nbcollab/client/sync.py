@@ -13,14 +13,18 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from git_nbcollab import proc, repo
-from git_nbcollab.client import link, savedover, snapshot, workcopy
+from git_nbcollab.client import link, snapshot, workcopy
 from git_nbcollab.client.snapshot import git
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import branch_owner
-from git_nbcollab.notebooks import treemerge
-from git_nbcollab.notebooks.choices import CellConflict
+
+if TYPE_CHECKING:  # imported where used, while the fetch runs: a sync waits on the network
+    from git_nbcollab.client import savedover
+    from git_nbcollab.notebooks import treemerge
+    from git_nbcollab.notebooks.choices import CellConflict
 
 OWN_MESSAGE = "Work in progress (git nbcollab sync)"
 REMOTE = "refs/remotes/origin/u/"  # the hub's author branches, as the last fetch saw them
@@ -36,6 +40,8 @@ MOVED = (
 def _sides(staged: repo.Staging, me: str, branch: str) -> list[treemerge.Side]:
     """Your own branch as the hub has it (pushed from another machine, maybe), then each
     teammate's main branch."""
+    from git_nbcollab.notebooks import treemerge
+
     mine, others = [], []
     for name in sorted(n for n in staged.repo.references if n.startswith(REMOTE)):
         commit = str(staged.repo.references[name].resolve().target)
@@ -61,6 +67,8 @@ def _own(
     resolve: treemerge.Resolve,
 ) -> tuple[snapshot.Snapshot, str, tuple[str, ...]]:
     """Your work as a commit, with notebooks saved from a stale tab merged (see savedover)."""
+    from git_nbcollab.client import savedover
+
     snap = snapshot.take(here.top, here.gitdir, staged, head, message, author)
     last = savedover.load(here.gitdir)
     if take_saved or last is None or not _is_ancestor(staged, last.merged, head):
@@ -90,10 +98,11 @@ def _is_ancestor(staged: repo.Staging, old: str, new: str) -> bool:
 
 
 @contextlib.contextmanager
-def _pushing(hub: link.Client, top: Path, branch: str) -> Iterator[Callable[[], None]]:
-    """Push the branch in the background; what it yields waits, and says why if it failed."""
+def _pushing(hub: link.Client, top: Path, commit: str, branch: str) -> Iterator[Callable[[], None]]:
+    """Push `commit` to the branch in the background; what it yields waits, and says why if
+    it failed."""
     short = branch.removeprefix("refs/heads/")
-    push = ("git", "push", "--porcelain", "origin", f"{branch}:{branch}")
+    push = ("git", "push", "--porcelain", "origin", f"{commit}:{branch}")
     with proc.started(*push, cwd=str(top), env=hub.git_env()) as finished:
 
         def done() -> None:
@@ -139,11 +148,15 @@ class Synced:
 def _land(
     hub: link.Client, here: workcopy.Here, merged: str, head: str, last: savedover.LastSync
 ) -> None:
-    """Move the branch, the index and the files to the merge, and push it."""
+    """Push the merge, and move the branch, the index and the files to it."""
+    from git_nbcollab.client import savedover
+
     top, branch = here.top, here.branch
-    git(top, "update-ref", "-m", "git nbcollab sync", branch, merged, head)
-    with _pushing(hub, top, branch) as pushed:  # the files land while the push runs
+    with _pushing(hub, top, merged, branch) as pushed:  # the branch and files move meanwhile
+        git(top, "update-ref", "-m", "git nbcollab sync", branch, merged, head)
         git(top, "read-tree", "--reset", "-u", merged)
+        auto = ("git", "maintenance", "run", "--auto", "--quiet")  # the fetch left it to us
+        proc.run(*auto, cwd=str(top), check=False)  # a failed one fails no sync
         savedover.save(here.gitdir, last)
         workcopy.ignore_checkpoints(here.gitdir)  # working copies cloned before clone did it
         pushed()
@@ -167,14 +180,19 @@ def sync(
         raise UserError(
             f"{here.branch} is not one of your u/<you>/ branches: switch to u/<you>/main"
         )
-    workcopy.use_merge_driver(here.gitdir, here.config)  # copies made before the driver existed
-    workcopy.fetch_checks_notes(here.gitdir, here.config)  # and before the checks' notes did
+    workcopy.fetch_checks_notes(here.gitdir, here.config)  # copies made before the notes were
     author = link.author(here.config)  # before anything commits: one line if the identity is unset
     top, gitdir, branch = here.top, here.gitdir, here.branch
     with workcopy.locked(gitdir), link.connect(link.configured(here.config)) as hub:
         repo.clear_quarantines(gitdir)  # left by a sync killed mid-way (we hold the lock)
-        fetching = hub.git_started("fetch", "--quiet", "origin", cwd=str(top))
+        fetching = hub.git_started(  # git's auto maintenance waits for the push (see _land)
+            "fetch", "--quiet", "--no-auto-maintenance", "origin", cwd=str(top)
+        )
         with fetching as fetched, repo.staging(gitdir) as staged:
+            from git_nbcollab.client import savedover
+            from git_nbcollab.notebooks import treemerge
+
+            workcopy.use_merge_driver(gitdir, here.config)  # and before the driver was
             head = str(staged.repo.revparse_single(branch).id)
             snap, own, notes = _own(  # while the fetch runs: it touches no object of ours
                 here,

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shlex
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from git_nbcollab import proc
+from git_nbcollab import fsutil, proc
 from git_nbcollab.client.link import ID_KEY, Client, Config, git_config, read_config
 from git_nbcollab.errors import UserError
 from git_nbcollab.names import CHECKS_NOTES, CollabId, User, author_branch, collab_id
-from git_nbcollab.notebooks import treemerge
 
 
 def check_free(directory: Path) -> None:
@@ -66,7 +63,7 @@ CHECKS_NOTES_CONFIG = (
 
 def fetch_checks_notes(gitdir: Path, config: Config | None = None) -> None:
     """Have `git fetch` bring the checks' notes (working copies cloned before they existed)."""
-    if config is not None and config.get("notes.displayRef") == CHECKS_NOTES:
+    if config is not None and config.get("notes.displayref") == CHECKS_NOTES:  # as --list has it
         return  # set last, so the fetch refspec is there too
     for key, value in CHECKS_NOTES_CONFIG:
         found = proc.run("git", f"--git-dir={gitdir}", "config", "--get-all", key, check=False)
@@ -76,6 +73,8 @@ def fetch_checks_notes(gitdir: Path, config: Config | None = None) -> None:
 
 def use_merge_driver(gitdir: Path, config: Config | None = None) -> None:
     """Have plain git (pull, stash pop, rebase) merge notebooks cell by cell, as sync does."""
+    from git_nbcollab.notebooks import treemerge
+
     for key, value in treemerge.driver_config().items():
         found = config.get(key) if config is not None else git_config(key, cwd=str(gitdir))
         if found != value:
@@ -104,22 +103,11 @@ def ignore_checkpoints(gitdir: Path) -> None:
         exclude.write_text(text + ("" if text.endswith("\n") or not text else "\n") + IGNORED)
 
 
-@contextlib.contextmanager
-def locked(gitdir: Path) -> Iterator[None]:
-    """One sync at a time in a working copy; a second is refused at once."""
-    fd = os.open(gitdir, os.O_RDONLY | os.O_DIRECTORY)  # a lock on .git itself: no file made
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise UserError(
-            "another `git nbcollab sync` is running in this working copy:"
-            " wait for it to finish, then sync again"
-        ) from None
-    try:
-        yield
-    finally:
-        os.close(fd)
+def locked(gitdir: Path, *, wait: bool = True) -> contextlib.AbstractContextManager[bool]:
+    """One sync (or JupyterLab's status fetch) at a time in a working copy, a lock on .git
+    itself: a second sync waits for the first, then syncs. Without `wait`, yields False at once
+    if it is held."""
+    return fsutil.locked(gitdir, wait=wait)
 
 
 @dataclass(frozen=True)

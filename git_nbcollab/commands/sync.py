@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from git_nbcollab.client import sync as syncing
 from git_nbcollab.errors import UserError
-from git_nbcollab.notebooks import treemerge
 from git_nbcollab.output import say
+
+if TYPE_CHECKING:
+    from git_nbcollab.notebooks import treemerge
 
 SHOWN = 10  # untracked files named before "and N more"
 
@@ -25,6 +29,8 @@ def sync(
 ) -> int:
     done = syncing.sync(resolve=resolve, outputs=outputs, message=message, take_saved=take_saved)
     if done.commit is None:
+        from git_nbcollab.notebooks import treemerge
+
         raise UserError(treemerge.report(done.conflicts, stopped="sync stopped"))
     for line in done.notes:
         say(line)

@@ -69,12 +69,9 @@ def _fetch(hub: link.Client, top: Path) -> None:
     """The teammates' branches and the project metadata, as the hub has them now (skipped
     while a sync runs here: it is fetching them itself)."""
     gitdir = Path(git(top, "rev-parse", "--absolute-git-dir").strip())
-    try:
-        with workcopy.locked(gitdir):
+    with workcopy.locked(gitdir, wait=False) as mine:  # a sync started now waits for this
+        if mine:
             hub.git("fetch", "--quiet", "origin", *FETCH, cwd=str(top))
-    except UserError as e:
-        if "another `git nbcollab sync`" not in str(e):
-            raise
 
 
 def _unmerged(top: Path) -> list[dict[str, Any]]:

@@ -176,50 +176,44 @@ def test_sync_on_a_detached_head_is_one_line_and_changes_nothing(
     assert box.changes(before) == {}
 
 
-def test_a_second_sync_in_one_working_copy_is_refused_at_once(
+def _started_sync(box: Box, short: str, where: Path) -> subprocess.Popen[str]:
+    """`git nbcollab sync` as a teammate, in the background."""
+    env = [f"HOME={box.home(short)}", f"PATH={box.bin_dir}:/usr/bin:/bin"]
+    return subprocess.Popen(
+        ["runuser", "-u", box.user(short), "--", "env", "-i", *env, "git", "nbcollab", "sync"],
+        cwd=where,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_sync_waits_for_a_status_fetch_or_another_sync_then_syncs(
     box: Box, copies: tuple[Path, Path]
 ) -> None:
+    """JupyterLab's status holds the working copy's sync lock while it fetches (lab.actions
+    `_fetch`): a sync started then (another tab, the terminal) waits for it and then syncs,
+    and two syncs started together both finish."""
     alice, _ = copies
     edit_cell(_nb(alice), 0, "# waiting")
-    fd = os.open(alice / ".git", os.O_RDONLY | os.O_DIRECTORY)  # as a running sync holds it
+    fd = os.open(alice / ".git", os.O_RDONLY | os.O_DIRECTORY)  # as the status fetch holds it
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        before = box.snapshot()
-        done = _sync(box, "alice", alice)
-        assert done.returncode == 1
-        assert done.stderr.strip().splitlines() == [
-            "git nbcollab: another `git nbcollab sync` is running in this working copy:"
-            " wait for it to finish, then sync again"
-        ]
-        assert box.changes(before) == {}
+        waiting = _started_sync(box, "alice", alice)
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(timeout=3)  # neither refused nor done while the lock is held
     finally:
         os.close(fd)
-    two = [
-        subprocess.Popen(
-            [
-                "runuser",
-                "-u",
-                box.user("alice"),
-                "--",
-                "env",
-                "-i",
-                f"HOME={box.home('alice')}",
-                f"PATH={box.bin_dir}:/usr/bin:/bin",
-                "git",
-                "nbcollab",
-                "sync",
-            ],
-            cwd=alice,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    _, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, err
+    assert "# waiting" in _hub_file(box, alice, "alice", _nb(alice).name)
+    edit_cell(_nb(alice), 2, "print('two at once')")
+    two = [_started_sync(box, "alice", alice) for _ in range(2)]
     for sync in two:
         _, err = sync.communicate(timeout=120)
-        assert sync.returncode == 0 or "another `git nbcollab sync` is running" in err, err
-    assert sources(_nb(alice))[0] == "# waiting"
+        assert sync.returncode == 0, err
+    assert "two at once" in _hub_file(box, alice, "alice", _nb(alice).name)
+    assert sources(_nb(alice))[:3:2] == ["# waiting", "print('two at once')"]
     assert box.run("alice", "git", "status", "--porcelain", cwd=alice).stdout == ""
 
 
@@ -232,3 +226,17 @@ def test_a_killed_sync_leaves_quarantines_that_the_next_sync_removes(
     assert box.run("alice", "touch", str(stale / "ab" / "cdef")).returncode == 0
     assert _sync(box, "alice", alice).returncode == 0
     assert not stale.exists()
+
+
+def test_sync_runs_gits_auto_maintenance_once_after_its_fetch(
+    box: Box, copies: tuple[Path, Path]
+) -> None:
+    """The fetch leaves git's auto maintenance to the sync, which runs it while it pushes."""
+    alice, _ = copies
+    edit_cell(_nb(alice), 0, "# maintained")
+    trace = alice.parent / "maintenance-trace.txt"
+    done = box.run("alice", "env", f"GIT_TRACE={trace}", "git", "nbcollab", "sync", cwd=alice)
+    assert done.returncode == 0, done.stderr
+    lines = trace.read_text().splitlines()
+    runs = [line.split("built-in: ", 1)[1] for line in lines if "built-in: git maint" in line]
+    assert runs == ["git maintenance run --auto --quiet"]

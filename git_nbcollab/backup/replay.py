@@ -254,8 +254,8 @@ def valid_ref(ref: str) -> bool:
 
 
 def check(path: Path, manifest: Manifest) -> None:
-    # unbundle's index-pack hashed every object as it stored it, so a flipped byte is caught
-    # there; fsck proves that every ref's history is complete (what `bundle verify` cannot)
+    # a flipped byte was caught by the bundles' sha256 (or by git's index-pack, which hashes
+    # every object); fsck proves that every ref's history is complete (`bundle verify` cannot)
     fsck = ("fsck", "--connectivity-only", "--no-dangling", "--no-progress")
     done = proc.run("git", "--git-dir", str(path), *fsck, check=False)
     if done.returncode != 0:

@@ -56,3 +56,40 @@ def test_new_repos_get_the_hub_hook_and_config(bare: Path) -> None:
         text=True,
     ).stdout
     assert config.strip() == "true"
+
+
+def _no_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a process was started: {args}")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+
+
+def test_init_bare_writes_what_git_init_and_config_write_without_a_git_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = tmp_path / "made.git"
+    with monkeypatch.context() as m:
+        _no_processes(m)
+        repos.init_bare(made, "/usr/bin/python3")
+    by_git = tmp_path / "by-git.git"
+    git_init = ["git", "init", "-q", "--bare", "--template=", "--initial-branch=master"]
+    subprocess.run([*git_init, str(by_git)], check=True)
+    for key, value in repos.REPO_CONFIG.items():
+        subprocess.run(["git", "--git-dir", str(by_git), "config", key, value], check=True)
+
+    def listing(path: Path) -> set[str]:
+        return {str(p.relative_to(path)) for p in path.rglob("*")}
+
+    def config(path: Path) -> str:
+        cmd = ["git", "--git-dir", str(path), "config", "--list", "--local"]
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+    assert listing(by_git) <= listing(made), "every file and folder git init makes"
+    assert config(made) == config(by_git)
+    git_dir = ["git", "--git-dir", str(made)]
+    bare = subprocess.run([*git_dir, "rev-parse", "--is-bare-repository"], capture_output=True)
+    head = subprocess.run([*git_dir, "symbolic-ref", "HEAD"], capture_output=True)
+    assert (bare.stdout, head.stdout) == (b"true\n", b"refs/heads/master\n")
+    with pytest.raises(FileExistsError):
+        repos.init_bare(made, "/usr/bin/python3")  # never over a repo that is there

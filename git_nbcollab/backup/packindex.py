@@ -15,6 +15,7 @@ dropped. `backup verify` still indexes every chain with git and compares it with
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -77,7 +78,7 @@ def read_idx(path: Path) -> list[Obj]:
 
 
 def write_idx(objs: list[Obj], pack_sha1: bytes, dest: Path) -> None:
-    """The version 2 `.idx` of a pack holding `objs` whose trailer is `pack_sha1`."""
+    """The version 2 `.idx` of a pack holding `objs` whose trailer is `pack_sha1`, on disk."""
     objs = sorted(objs)
     fanout = [0] * 256
     for o in objs:
@@ -103,7 +104,10 @@ def write_idx(objs: list[Obj], pack_sha1: bytes, dest: Path) -> None:
             pack_sha1,
         )
     )
-    dest.write_bytes(body + hashlib.sha1(body).digest())
+    with open(dest, "wb") as f:
+        f.write(body + hashlib.sha1(body).digest())
+        f.flush()
+        os.fsync(f.fileno())  # as git makes its pack files durable
 
 
 def table_of(repo: Path, bundle: Path, pack_start: int, scratch: Path) -> bytes:

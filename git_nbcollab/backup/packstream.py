@@ -23,6 +23,7 @@ from git_nbcollab.backup.packindex import Obj
 HEADER = 12  # "PACK", version, object count
 TRAILER = 20  # sha1 of everything before it
 CHUNK = 1 << 20
+WRITEBACK = 16 << 20  # bytes written before the kernel is asked to start putting them on disk
 BUNDLE_SIGNATURES = (b"# v2 git bundle\n", b"# v3 git bundle\n")
 
 
@@ -104,10 +105,15 @@ def write_chain(
     tmp = pack_dir / "tmp_chain.pack"
     trailer = b""
     try:
-        with open(tmp, "wb") as out:
+        with open(tmp, "wb", buffering=0) as out:
+            written = flushed = 0
             for chunk in chain_pack(bundles, sha256s):
-                out.write(chunk)
+                written += out.write(chunk)
                 trailer = chunk
+                if written - flushed >= WRITEBACK:  # the disk writes while we hash the rest
+                    os.posix_fadvise(out.fileno(), flushed, 0, os.POSIX_FADV_DONTNEED)
+                    flushed = written
+            os.fsync(out.fileno())  # once, at the end (git's index-pack syncs its packs too)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

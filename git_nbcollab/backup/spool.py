@@ -98,16 +98,6 @@ def plan(last: Manifest | None, full_every: int, mirror: str, basis_gone: bool =
     return Step(last.chain, last.seq + 1, False)
 
 
-def ref_changes(before: dict[str, str], after: dict[str, str]) -> list[tuple[str, str, str]]:
-    """(ref, old, new) moves that turn `before` into `after`; "" for absent. Sorted by ref."""
-    moves = []
-    for ref in sorted(before.keys() | after.keys()):
-        old, new = before.get(ref, ""), after.get(ref, "")
-        if old != new:
-            moves.append((ref, old, new))
-    return moves
-
-
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:

@@ -5,13 +5,17 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from git_nbcollab import proc
 from git_nbcollab.fsutil import atomic_write
 from git_nbcollab.notebooks import treemerge
-from git_nbcollab.repo import git
 
 HOOKS = ("pre-receive", "post-receive")
 
+# What `git init --bare` writes (repository format 0: the layout every git reads)
+CORE_CONFIG = {
+    "core.repositoryformatversion": "0",
+    "core.filemode": "true",
+    "core.bare": "true",
+}
 # What every collaboration's config says; users cannot change it (they cannot reach the file).
 REPO_CONFIG = {
     "receive.denyNonFastForwards": "true",
@@ -22,18 +26,31 @@ REPO_CONFIG = {
 
 
 def init_bare(path: Path, python: str) -> None:
-    """A bare repo with the hub's config and hook shims (the shims run `python`)."""
-    proc.run(
-        "git", "init", "--quiet", "--bare", "--template=", "--initial-branch=master", str(path)
-    )
-    for key, value in REPO_CONFIG.items():
-        git(path, "config", key, value)
-    treemerge.leave_notebooks_to_us(path)
+    """A bare repo with the hub's config and hook shims (the shims run `python`). The files
+    `git init --bare --template=` makes, and the config, are written here in one go: no git
+    process (restore makes one per collaboration)."""
+    path.mkdir(exist_ok=True)
+    for folder in ("objects/info", "objects/pack", "refs/heads", "refs/tags"):
+        (path / folder).mkdir(parents=True)
     (path / "hooks").mkdir(mode=0o700)
+    with open(path / "HEAD", "x") as head:
+        head.write("ref: refs/heads/master\n")
+    with open(path / "config", "x") as config:
+        config.write(config_text({**CORE_CONFIG, **REPO_CONFIG}))
+    treemerge.leave_notebooks_to_us(path)
     for name in HOOKS:
         hook = path / "hooks" / name
         hook.write_bytes(_shim(name, python))
         hook.chmod(0o700)
+
+
+def config_text(values: dict[str, str]) -> str:
+    """A git config file setting `values` ("section.key": value, without subsections)."""
+    sections: dict[str, list[str]] = {}
+    for name, value in values.items():
+        section, key = name.split(".")
+        sections.setdefault(section, []).append(f"\t{key} = {value}\n")
+    return "".join(f"[{section}]\n" + "".join(lines) for section, lines in sections.items())
 
 
 def _shim(name: str, python: str) -> bytes:

@@ -3,6 +3,7 @@ chain, and a chain restored from the tables alone is the repo, checked by git.""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -141,3 +142,40 @@ def test_a_table_left_half_made_by_a_killed_uploader_does_not_block_the_next(
     _, bundles, tables = spool_chain(tmp_path, 2)
     assert len(tables[1]) == packstream.pack_offset(bundles[1])[1]
     assert not (tmp_path / ".table.pack").exists()
+
+
+def test_the_chain_pack_and_its_index_are_on_disk_before_they_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file synced once, at its end, before the rename that names it (as git's own
+    index-pack does); the writeback asked for on the way leaves the pack as git reads it."""
+    repo, bundles, tables = spool_chain(tmp_path, 4)
+    events: list[tuple[str, str]] = []
+    fsync, rename = os.fsync, os.rename
+
+    def synced(fd: int) -> None:
+        events.append(("fsync", Path(os.readlink(f"/proc/self/fd/{fd}")).name))
+        fsync(fd)
+
+    def renamed(src: str | Path, dst: str | Path) -> None:
+        events.append(("rename", Path(src).name))
+        rename(src, dst)
+
+    monkeypatch.setattr(os, "fsync", synced)
+    monkeypatch.setattr(os, "rename", renamed)
+    monkeypatch.setattr(packstream, "WRITEBACK", 1000, raising=False)  # writeback asked often
+    dest = tmp_path / "dest.git"
+    git(tmp_path, "init", "-q", "--bare", str(dest))
+    objs = packstream.chain_objects(bundles, tables)
+    assert packstream.write_chain(bundles, sha256s(bundles), objs, dest / "objects" / "pack")
+    monkeypatch.undo()
+    assert events == [
+        ("fsync", "tmp_chain.pack"),
+        ("rename", "tmp_chain.pack"),
+        ("fsync", "tmp_chain.idx"),
+        ("rename", "tmp_chain.idx"),
+    ]
+    for ref, oid in read_refs(repo).items():
+        git(dest, "update-ref", ref, oid)
+    git(dest, "fsck", "--strict", "--no-dangling")
+    assert objects(dest) == objects(repo)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from git_nbcollab.backup.replay import chain_names, collabs_in, meta_of
-from git_nbcollab.backup.spool import Manifest, Spool, Step, plan, ref_changes
+from git_nbcollab.backup.spool import Manifest, Spool, Step, plan
 from git_nbcollab.errors import UserError
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import CollabId, entry_name, parse_entry_name, published_key
@@ -47,17 +47,6 @@ def test_plan_puts_the_next_bundle_in_its_chain(
 
 def test_a_pruned_basis_starts_a_new_chain() -> None:
     assert plan(manifest(0, 3), 100, "/m", basis_gone=True) == Step(1, 0, True)
-
-
-def test_ref_changes_list_creations_updates_and_deletions() -> None:
-    before = {"refs/a": "1", "refs/b": "2", "refs/c": "3"}
-    after = {"refs/a": "1", "refs/b": "9", "refs/d": "4"}
-    assert ref_changes(before, after) == [
-        ("refs/b", "2", "9"),
-        ("refs/c", "3", ""),
-        ("refs/d", "", "4"),
-    ]
-    assert ref_changes(after, after) == []
 
 
 def test_manifests_round_trip_and_refuse_other_json() -> None:

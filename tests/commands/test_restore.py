@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,9 @@ from tests.commands.test_backup import (
 from tests.test_output import in_terminal
 
 
-def test_a_chain_is_restored_as_one_pack_indexed_from_its_tables(box: Box) -> None:
+def test_a_chain_is_restored_as_one_pack_indexed_from_its_tables_by_one_git_process(
+    box: Box, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cid = box.share("alice", ["bob"], "rs-onepack.ipynb")
     copy = clone_as_bob(box, cid, "rs-onepack")
     for i in range(3):
@@ -38,8 +41,20 @@ def test_a_chain_is_restored_as_one_pack_indexed_from_its_tables(box: Box) -> No
     bundles = list((mirror_of(box) / "collabs" / cid / "000000").glob("*.bundle"))
     assert len(bundles) >= 4
     assert all(b.with_suffix(".table").is_file() for b in bundles), "a table beside each bundle"
-    code, new = restore(box, cid)
-    assert code == 0
+    new = fresh_hub(box)
+    started: list[tuple[str, ...]] = []
+    popen = subprocess.Popen
+
+    def recorded(cmd: tuple[str, ...], *args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        started.append(tuple(cmd))
+        return popen(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", recorded)
+    args = ["restore", "--from", str(mirror_of(box)), "--root", str(new), "--collab", cid]
+    assert nbcollab(args) == 0
+    monkeypatch.undo()
+    gits = [cmd[3] for cmd in started if cmd[0] == "git"]
+    assert gits == ["fsck"], f"repo, config and refs written directly, then fsck: {started}"
     repo = new / "collabs" / f"{cid}.git"
     packs = list((repo / "objects" / "pack").glob("*.pack"))
     assert len(packs) == 1, "the whole chain as one pack, not one per bundle"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 
 class ProcessError(Exception):
@@ -48,6 +49,14 @@ def run(
     if check and proc.returncode != 0:
         raise ProcessError(cmd, proc.returncode, proc.stdout, proc.stderr)
     return proc
+
+
+def to_file(*cmd: str, path: Path, env: Mapping[str, str] | None = None) -> None:
+    """Run a command with its stdout written to `path`: a large output is never held here."""
+    with path.open("wb") as file:
+        proc = subprocess.run(cmd, stdout=file, stderr=subprocess.PIPE, env=env)
+    if proc.returncode != 0:
+        raise ProcessError(cmd, proc.returncode, b"", proc.stderr)
 
 
 def out(

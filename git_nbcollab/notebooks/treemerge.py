@@ -207,7 +207,8 @@ def _blob_file(work: _Settling, stages: dict[int, tuple[int, str]], stage: int) 
     if stage not in stages:
         return None
     path = work.folder / f"stage{stage}-{stages[stage][1]}"
-    proc.to_file("git", "cat-file", "blob", stages[stage][1], path=path, env=work.env)
+    git = ("git", *proc.GIT_ONE_BLOB, "cat-file", "blob", stages[stage][1])
+    proc.to_file(*git, path=path, env=work.env)
     return path
 
 

@@ -19,13 +19,15 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from git_nbcollab import proc
-from git_nbcollab.notebooks import choices, deferred, notebook
+from git_nbcollab.notebooks import choices, deferred
 from git_nbcollab.notebooks.filemerge import Settings
+from git_nbcollab.notebooks.settling import Asked, Settling, Stages, settle
+from git_nbcollab.notebooks.settling import blob_data as blob_data
 
 if TYPE_CHECKING:
     import pygit2
@@ -40,9 +42,6 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parents[2])
 
 Resolve = Literal["ours", "theirs", "both"] | None
 Outputs = Literal["newer", "ours", "theirs"]
-# Per-cell choices for notebooks that collide (the JupyterLab conflict panel):
-# (theirs' name, path) -> cell index -> "mine" | "theirs" | "both"
-Chosen = Mapping[tuple[str, str], Mapping[int, choices.Choice]]
 
 
 @dataclass(frozen=True)
@@ -63,15 +62,6 @@ class Merged:
     cells: tuple[choices.CellConflict, ...] = ()
 
 
-@dataclass(frozen=True)
-class Asked:
-    """What a merge does beyond `resolve`: settle cells as chosen, or describe collisions."""
-
-    chosen: Chosen = field(default_factory=dict)
-    detail: bool = False
-    found: list[choices.CellConflict] = field(default_factory=list)
-
-
 def leave_notebooks_to_us(gitdir: Path) -> None:
     """Have git merge notebooks in this repo with our driver (`info/attributes`)."""
     attributes = gitdir / "info" / "attributes"
@@ -88,11 +78,6 @@ def driver_config(command: str = DRIVER_COMMAND) -> dict[str, str]:
     }
 
 
-def blob_data(repo: pygit2.Repository, oid: pygit2.Oid | str) -> bytes:
-    """A blob's bytes, inflated once (`repo[oid].read_raw()` inflates a 20 MB notebook twice)."""
-    return repo.odb.read(oid)[1]
-
-
 def _newer(
     repo: pygit2.Repository, sides: tuple[Side, Side], outputs: Outputs
 ) -> Literal["ours", "theirs"]:
@@ -102,9 +87,6 @@ def _newer(
         return outputs
     ours, theirs = (repo.revparse_single(s.commit).peel(pygit2.Commit).commit_time for s in sides)
     return "ours" if ours >= theirs else "theirs"  # a tie: the one merging ran it last
-
-
-Stages = dict[str, dict[int, tuple[int, str]]]  # path -> stage -> (mode, blob)
 
 
 def _git_env(gitdir: Path, quarantine: Path | None, scratch: Path | None = None) -> dict[str, str]:
@@ -189,84 +171,6 @@ def _merge_tree(
     return tree, stages
 
 
-@dataclass(frozen=True)
-class _Settling:
-    """What settling the paths git left conflicted needs."""
-
-    repo: pygit2.Repository
-    settings: Settings
-    asked: Asked
-    env: dict[str, str]  # git's, to read blobs (the quarantine's too)
-    folder: Path  # where blobs are written to be merged from their files
-    later: Mapping[str, deferred.Versions]  # the notebooks git left to us (see `deferred`)
-    notes: list[str]  # what the merges kept or dropped, one line each
-
-
-def _blob_file(work: _Settling, stages: dict[int, tuple[int, str]], stage: int) -> Path | None:
-    """A stage's blob in a file, streamed there by git (never held here), or None."""
-    if stage not in stages:
-        return None
-    path = work.folder / f"stage{stage}-{stages[stage][1]}"
-    git = ("git", *proc.GIT_ONE_BLOB, "cat-file", "blob", stages[stage][1])
-    proc.to_file(*git, path=path, env=work.env)
-    return path
-
-
-def _settle(
-    work: _Settling, path: str, stages: dict[int, tuple[int, str]]
-) -> tuple[int, str] | list[str] | None:
-    """One path git left conflicted: (mode, blob) to keep, None to delete, or the conflicts."""
-    ours, theirs = work.settings.names
-    if 2 in stages and 3 in stages:
-        if not path.endswith(".ipynb"):
-            return [
-                f"{path}: changed by both {ours} and {theirs}; not a notebook, so merge it with git"
-            ]
-        files = [_blob_file(work, stages, n) for n in (1, 2, 3)]
-        assert files[1] is not None and files[2] is not None
-        result = notebook.merge(
-            files[0],
-            files[1],
-            files[2],
-            newer=work.settings.newer,
-            resolve=work.settings.resolve,
-            ours_name=ours,
-            theirs_name=theirs,
-        )
-        if path in work.later:  # the driver noted the others' (`_notes`)
-            work.notes.extend(f"{path}: {n}" for n in result.notes)
-        if result.notebook is None:
-            base = files[0].read_bytes() if files[0] else None
-            return _by_cell(work.repo, path, (base, stages), work.settings, work.asked) or [
-                f"{path}: {c}" for c in result.conflicts
-            ]
-        return stages[2][0], str(work.repo.create_blob(result.notebook))
-    if work.settings.resolve in ("ours", "theirs"):
-        return stages.get(2 if work.settings.resolve == "ours" else 3)
-    gone, kept = (ours, theirs) if 2 not in stages else (theirs, ours)
-    return [f"{path}: deleted by {gone} but changed by {kept}"]
-
-
-def _by_cell(
-    repo: pygit2.Repository,
-    path: str,
-    sides: tuple[bytes | None, dict[int, tuple[int, str]]],
-    settings: Settings,
-    asked: Asked,
-) -> tuple[int, str] | None:
-    """A colliding notebook settled as chosen per cell, or (when asked) its cells described."""
-    base, stages = sides
-    ours, theirs = (blob_data(repo, stages[n][1]) for n in (2, 3))
-    chosen = asked.chosen.get((settings.names[1], path))
-    if chosen is not None:
-        data = choices.apply(base, ours, theirs, settings.names, settings.newer, chosen, path)
-        return stages[2][0], str(repo.create_blob(data))
-    if asked.detail:
-        found = choices.conflict_cells(path, base, ours, theirs, settings.names, settings.newer)
-        asked.found.extend(found)
-    return None
-
-
 def _notes(repo: pygit2.Repository, sides: tuple[Side, Side], notes_file: Path) -> list[str]:
     """The notes of the driver runs that merged the two sides' own notebooks (the runs that made
     a virtual base for a criss-cross history merged older versions: theirs are left out)."""
@@ -304,12 +208,12 @@ def _merge_two(
         later = _deferred(repo, sides, env)
         tree, conflicted = _merge_tree(repo, sides, settings, quarantine, later)
         notes = _notes(repo, sides, Path(settings.notes))
-        work = _Settling(repo, settings, asked, env, Path(tmp), later, notes)
+        work = Settling(repo, settings, asked, env, Path(tmp), later, notes)
         return _finish(work, sides, who, tree, conflicted)
 
 
 def _finish(
-    work: _Settling, sides: tuple[Side, Side], who: pygit2.Signature, tree: str, conflicted: Stages
+    work: Settling, sides: tuple[Side, Side], who: pygit2.Signature, tree: str, conflicted: Stages
 ) -> Merged:
     """The merge commit of the tree git made, with the paths it left conflicted settled; or
     the conflicts."""
@@ -321,7 +225,7 @@ def _finish(
         index = pygit2.Index()
         index.read_tree(repo[tree].peel(pygit2.Tree))
         for path, stages in sorted(conflicted.items()):
-            settled = _settle(work, path, stages)
+            settled = settle(work, path, stages)
             if isinstance(settled, list):
                 conflicts += settled
             elif settled is None:

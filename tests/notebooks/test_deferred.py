@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 from git_nbcollab.commands.merge_driver import merge_driver
 from git_nbcollab.notebooks import deferred, notebook, treemerge
 from git_nbcollab.notebooks.filemerge import Settings
-from tests.notebooks.test_treemerge import AUTHOR, SALES, edited, file_at, fork, git
+from tests.notebooks.test_choices import _ids
+from tests.notebooks.test_treemerge import AUTHOR, SALES, edited, file_at, fork, git, sources
 
 NB = SALES.read_bytes()
 ALICE, BOB = edited(NB, 0, "# alice"), edited(NB, 2, "print('bob')")
@@ -93,3 +95,44 @@ def test_a_deferred_notebook_merges_and_says_what_it_kept(tmp_path: Path) -> Non
     assert file_at(repo, merged.commit, "sales.ipynb") == expected.notebook
     assert expected.notes, "both changed one value: the merge says whose it kept"
     assert merged.notes == tuple(f"sales.ipynb: {n}" for n in expected.notes)
+
+
+def appended(data: bytes, source: str) -> bytes:
+    doc = json.loads(data)
+    doc["cells"].append({**doc["cells"][-1], "source": source, "outputs": []})
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize("style", ["none", "independent", "positional"])
+def test_deferred_merges_keep_every_cell_once_whatever_the_ids(tmp_path: Path, style: str) -> None:
+    base = _ids(NB, style, "b")
+    ours = _ids(appended(edited(NB, 0, "# alice"), "alice = 1"), style, "a")
+    theirs = _ids(edited(NB, 2, "print('bob')"), style, "t")
+    repo, alice, bob = fork(
+        mkdir(tmp_path / "clean"),
+        {"sales.ipynb": base},
+        {"sales.ipynb": ours},
+        {"sales.ipynb": theirs},
+    )
+    pyrepo = pygit2.Repository(str(repo))
+    start = git(repo, "merge-base", alice.commit, bob.commit)
+    assert set(deferred.both_changed(pyrepo, start, alice.commit, bob.commit)) == {"sales.ipynb"}
+    merged = treemerge.merge(pyrepo, [alice, bob], author=AUTHOR)
+    assert merged.commit is not None, merged.conflicts
+    got = sources(file_at(repo, merged.commit, "sales.ipynb"))
+    assert got == ["# alice", sources(NB)[1], "print('bob')", "alice = 1"], "each cell once"
+    again = _ids(edited(NB, 2, "print('alice')"), style, "a")
+    repo, alice, bob = fork(
+        mkdir(tmp_path / "collide"),
+        {"sales.ipynb": base},
+        {"sales.ipynb": again},
+        {"sales.ipynb": theirs},
+    )
+    collided = treemerge.merge(pygit2.Repository(str(repo)), [alice, bob], author=AUTHOR)
+    assert collided.commit is None, "the same cell changed twice stops the merge"
+    assert any("alice" in c and "bob" in c for c in collided.conflicts), collided.conflicts
+
+
+def mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path

@@ -78,7 +78,7 @@ with repo.staging(Path(sys.argv[1])) as staged:
 
 def _old_path(box: Box, cid: str) -> Peak:
     path = box.root / "collabs" / f"{cid}.git"
-    tips = [box.hub_git(cid, "rev-parse", f"refs/heads/u/{box.user(s)}/main") for s in TWO]
+    tips = [box.hub_git(cid, "rev-parse", f"refs/heads/u/{box.user(s)}/main").strip() for s in TWO]
     python = json.loads((box.root / "hub.json").read_text())["runtime"] + "/bin/python"
     found, done = peak(_service(box, [python, "-c", OLD_PATH, str(path), *tips]), cwd="/")
     assert done.returncode == 0, done.stderr

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from git_nbcollab.errors import USAGE, UserError, run_main
-from git_nbcollab.notebooks import filemerge, notebook
+from git_nbcollab.notebooks import deferred, filemerge, notebook
 
 
 def merge_driver(*, base: Path, ours: Path, theirs: Path, path: str) -> int:
@@ -29,6 +29,8 @@ def merge_driver(*, base: Path, ours: Path, theirs: Path, path: str) -> int:
         raise UserError(
             f"cannot read {e.filename}: {e.strerror} (git runs this with its own three files)"
         ) from None
+    if deferred.is_stand_in(ours):  # the tree merge merges this notebook once git is done
+        return 1
     merged = filemerge.merge_file(ancestor, ours, theirs, settings)
     if settings.notes and merged.notes:  # which merge they belong to: ours before it is written
         filemerge.write_note(

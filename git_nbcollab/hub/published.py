@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from git_nbcollab import repo
+from git_nbcollab import proc, repo
 from git_nbcollab.errors import UserError
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import final_file, shown, tag_version, version_tag
@@ -125,15 +125,16 @@ def write_copy(hub: Hub, path: Path, name: str, version: str) -> bool:
         return False
     ref = version_tag(name, version)
     meta = _tag_metadata(path, ref)
-    notebook = repo.git_bytes(path, "cat-file", "blob", f"{ref}^{{commit}}:{final_file(name)}")
     if not folder(hub, name).exists():
         folder(hub, name).mkdir()
         folder(hub, name).chmod(0o2750)  # the gate's umask is 077; the team reads this tree
     staging = Path(tempfile.mkdtemp(prefix=INCOMING, dir=folder(hub, name)))
     try:
-        files = {final_file(name): notebook, METADATA: json.dumps(meta, indent=1).encode()}
-        for filename, data in files.items():
-            (staging / filename).write_bytes(data)
+        blob = f"{ref}^{{commit}}:{final_file(name)}"  # streamed by git, never held here
+        git = ("git", "--git-dir", str(path), *proc.GIT_ONE_BLOB, "cat-file", "blob", blob)
+        proc.to_file(*git, path=staging / final_file(name))
+        (staging / METADATA).write_text(json.dumps(meta, indent=1))
+        for filename in (final_file(name), METADATA):
             (staging / filename).chmod(0o440)
         staging.chmod(0o2750)
         staging.rename(target)

@@ -15,16 +15,19 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from git_nbcollab import proc
-from git_nbcollab.notebooks import choices, notebook
+from git_nbcollab.notebooks import choices, deferred
 from git_nbcollab.notebooks.filemerge import Settings
+from git_nbcollab.notebooks.settling import Asked, Settling, Stages, settle
+from git_nbcollab.notebooks.settling import blob_data as blob_data
 
 if TYPE_CHECKING:
     import pygit2
@@ -39,9 +42,6 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parents[2])
 
 Resolve = Literal["ours", "theirs", "both"] | None
 Outputs = Literal["newer", "ours", "theirs"]
-# Per-cell choices for notebooks that collide (the JupyterLab conflict panel):
-# (theirs' name, path) -> cell index -> "mine" | "theirs" | "both"
-Chosen = Mapping[tuple[str, str], Mapping[int, choices.Choice]]
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,6 @@ class Merged:
     cells: tuple[choices.CellConflict, ...] = ()
 
 
-@dataclass(frozen=True)
-class Asked:
-    """What a merge does beyond `resolve`: settle cells as chosen, or describe collisions."""
-
-    chosen: Chosen = field(default_factory=dict)
-    detail: bool = False
-    found: list[choices.CellConflict] = field(default_factory=list)
-
-
 def leave_notebooks_to_us(gitdir: Path) -> None:
     """Have git merge notebooks in this repo with our driver (`info/attributes`)."""
     attributes = gitdir / "info" / "attributes"
@@ -87,11 +78,6 @@ def driver_config(command: str = DRIVER_COMMAND) -> dict[str, str]:
     }
 
 
-def blob_data(repo: pygit2.Repository, oid: pygit2.Oid | str) -> bytes:
-    """A blob's bytes, inflated once (`repo[oid].read_raw()` inflates a 20 MB notebook twice)."""
-    return repo.odb.read(oid)[1]
-
-
 def _newer(
     repo: pygit2.Repository, sides: tuple[Side, Side], outputs: Outputs
 ) -> Literal["ours", "theirs"]:
@@ -103,33 +89,63 @@ def _newer(
     return "ours" if ours >= theirs else "theirs"  # a tie: the one merging ran it last
 
 
-Stages = dict[str, dict[int, tuple[int, str]]]  # path -> stage -> (mode, blob)
+def _git_env(gitdir: Path, quarantine: Path | None, scratch: Path | None = None) -> dict[str, str]:
+    """git's environment for the repo at `gitdir`, writing objects to `quarantine` when given;
+    with `scratch` (`deferred.scratch_git_dir`), git works there on the repo's objects."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env["GIT_DIR"] = str(scratch or gitdir)
+    readable = [] if scratch is None else [str(scratch / "objects")]
+    if quarantine is not None or scratch is not None:
+        env["GIT_OBJECT_DIRECTORY"] = str(quarantine or gitdir / "objects")
+        readable += [str(gitdir / "objects")] if quarantine is not None else []
+    if readable:
+        env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = os.pathsep.join(readable)
+    return env
+
+
+def _deferred(
+    repo: pygit2.Repository, sides: tuple[Side, Side], env: dict[str, str]
+) -> dict[str, deferred.Versions]:
+    """The notebooks git's merge of the two sides would read only to merge them (see
+    `deferred`); none when the sides have no merge base or several (a criss-cross)."""
+    commits = (sides[0].commit, sides[1].commit)
+    done = proc.run("git", "merge-base", "--all", *commits, env=env, check=False)
+    bases = done.stdout.decode().split()
+    if done.returncode not in (0, 1) or len(bases) != 1:
+        return {}
+    return deferred.both_changed(repo, bases[0], *commits)
 
 
 def _merge_tree(
-    repo: pygit2.Repository, sides: tuple[Side, Side], settings: Settings, quarantine: Path | None
+    repo: pygit2.Repository,
+    sides: tuple[Side, Side],
+    settings: Settings,
+    quarantine: Path | None,
+    later: Mapping[str, deferred.Versions],
 ) -> tuple[str, Stages]:
     """git's own merge (`ort`: renames, a virtual base for criss-cross histories), notebooks
-    through our driver; the tree (conflicted files as git leaves them) and the conflicts."""
+    through our driver, those in `later` left conflicted for `_settle`; the tree (conflicted
+    files as git leaves them) and the conflicts."""
     gitdir = Path(repo.path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env |= settings.env() | {"PYTHONPATH": _PACKAGE_DIR}
-    if quarantine is not None:
-        env |= {
-            "GIT_OBJECT_DIRECTORY": str(quarantine),
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(gitdir / "objects"),
-        }
+    folder = Path(settings.notes).parent  # git writes the driver's temporary files here
+    scratch = None
+    if later:
+        scratch = folder / "scratch.git"
+        deferred.scratch_git_dir(scratch, gitdir / "config", later)
+    env = _git_env(gitdir, quarantine, scratch) | settings.env() | {"PYTHONPATH": _PACKAGE_DIR}
     # the driver's own entry point: not the CLI, whose parsers cost a driver run more than it
     command = f"{shlex.quote(sys.executable)} -m git_nbcollab.commands.merge_driver %O %A %B %P"
     # the repo's own info/attributes (`leave_notebooks_to_us`) wins over this file; the file
     # covers repos without one
-    attributes = Path(settings.notes).with_name("attributes")
+    attributes = folder / "attributes"
     attributes.write_text(ATTRIBUTES)
+    if scratch is not None and (gitdir / "info" / "attributes").is_file():
+        (scratch / "info").mkdir(exist_ok=True)
+        shutil.copyfile(gitdir / "info" / "attributes", scratch / "info" / "attributes")
     config = {**driver_config(command), "core.attributesFile": str(attributes)}
     options = [arg for key, value in config.items() for arg in ("-c", f"{key}={value}")]
     done = proc.run(
         "git",
-        f"--git-dir={gitdir}",
         *options,
         "merge-tree",
         "--write-tree",
@@ -139,7 +155,7 @@ def _merge_tree(
         sides[0].commit,
         sides[1].commit,
         env=env,
-        cwd=str(attributes.parent),  # git writes the driver's temporary files here
+        cwd=str(folder),
         check=False,
     )
     if done.returncode not in (0, 1):
@@ -155,89 +171,21 @@ def _merge_tree(
     return tree, stages
 
 
-def _settle(
-    repo: pygit2.Repository,
-    path: str,
-    stages: dict[int, tuple[int, str]],
-    settings: Settings,
-    asked: Asked,
-) -> tuple[int, str] | list[str] | None:
-    """One path git left conflicted: (mode, blob) to keep, None to delete, or the conflicts."""
-    ours, theirs = settings.names
-    if 2 in stages and 3 in stages:
-        if not path.endswith(".ipynb"):
-            return [
-                f"{path}: changed by both {ours} and {theirs}; not a notebook, so merge it with git"
-            ]
-        base = blob_data(repo, stages[1][1]) if 1 in stages else None
-        result = notebook.merge(
-            base,
-            blob_data(repo, stages[2][1]),
-            blob_data(repo, stages[3][1]),
-            newer=settings.newer,
-            resolve=settings.resolve,
-            ours_name=ours,
-            theirs_name=theirs,
-        )
-        if result.notebook is None:
-            return _by_cell(repo, path, (base, stages), settings, asked) or [
-                f"{path}: {c}" for c in result.conflicts
-            ]
-        return stages[2][0], str(repo.create_blob(result.notebook))
-    if settings.resolve in ("ours", "theirs"):
-        return stages.get(2 if settings.resolve == "ours" else 3)
-    gone, kept = (ours, theirs) if 2 not in stages else (theirs, ours)
-    return [f"{path}: deleted by {gone} but changed by {kept}"]
-
-
-def _by_cell(
-    repo: pygit2.Repository,
-    path: str,
-    sides: tuple[bytes | None, dict[int, tuple[int, str]]],
-    settings: Settings,
-    asked: Asked,
-) -> tuple[int, str] | None:
-    """A colliding notebook settled as chosen per cell, or (when asked) its cells described."""
-    base, stages = sides
-    ours, theirs = (blob_data(repo, stages[n][1]) for n in (2, 3))
-    chosen = asked.chosen.get((settings.names[1], path))
-    if chosen is not None:
-        data = choices.apply(base, ours, theirs, settings.names, settings.newer, chosen, path)
-        return stages[2][0], str(repo.create_blob(data))
-    if asked.detail:
-        found = choices.conflict_cells(path, base, ours, theirs, settings.names, settings.newer)
-        asked.found.extend(found)
-    return None
-
-
 def _notes(repo: pygit2.Repository, sides: tuple[Side, Side], notes_file: Path) -> list[str]:
     """The notes of the driver runs that merged the two sides' own notebooks (the runs that made
     a virtual base for a criss-cross history merged older versions: theirs are left out)."""
     lines = notes_file.read_text().splitlines()
     if not lines:
         return []
-    ours, theirs = (_notebook_blobs(repo, s.commit) for s in sides)
+    ours, theirs = (
+        {blob: path for path, (_mode, blob) in deferred.files(repo, s.commit).items()}
+        for s in sides
+    )
     kept: list[str] = []
     for record in map(json.loads, lines):
         if record["ours"] in ours and record["theirs"] in theirs:
             kept += [f"{ours[record['ours']]}: {n}" for n in record["notes"]]
     return kept
-
-
-def _notebook_blobs(repo: pygit2.Repository, commit: str) -> dict[str, str]:
-    """blob id -> path of every notebook in `commit`."""
-    import pygit2
-
-    found: dict[str, str] = {}
-    trees = [("", repo.revparse_single(commit).peel(pygit2.Tree))]
-    while trees:
-        prefix, tree = trees.pop()
-        for entry in tree:
-            if entry.type_str == "tree":
-                trees.append((f"{prefix}{entry.name}/", repo[entry.id].peel(pygit2.Tree)))
-            elif entry.name and entry.name.endswith(".ipynb"):
-                found[str(entry.id)] = prefix + entry.name
-    return found
 
 
 def _merge_two(
@@ -248,8 +196,6 @@ def _merge_two(
     quarantine: Path | None,
     asked: Asked,
 ) -> Merged:
-    import pygit2
-
     ours, theirs = sides
     if ours.commit == theirs.commit or repo.descendant_of(ours.commit, theirs.commit):
         return Merged(ours.commit)
@@ -258,14 +204,28 @@ def _merge_two(
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(settings.newer, settings.resolve, settings.names, f"{tmp}/notes")
         Path(settings.notes).touch()
-        tree, conflicted = _merge_tree(repo, sides, settings, quarantine)
+        env = _git_env(Path(repo.path), quarantine)
+        later = _deferred(repo, sides, env)
+        tree, conflicted = _merge_tree(repo, sides, settings, quarantine, later)
         notes = _notes(repo, sides, Path(settings.notes))
+        work = Settling(repo, settings, asked, env, Path(tmp), later, notes)
+        return _finish(work, sides, who, tree, conflicted)
+
+
+def _finish(
+    work: Settling, sides: tuple[Side, Side], who: pygit2.Signature, tree: str, conflicted: Stages
+) -> Merged:
+    """The merge commit of the tree git made, with the paths it left conflicted settled; or
+    the conflicts."""
+    import pygit2
+
+    repo = work.repo
     conflicts: list[str] = []
     if conflicted:
         index = pygit2.Index()
         index.read_tree(repo[tree].peel(pygit2.Tree))
         for path, stages in sorted(conflicted.items()):
-            settled = _settle(repo, path, stages, settings, asked)
+            settled = settle(work, path, stages)
             if isinstance(settled, list):
                 conflicts += settled
             elif settled is None:
@@ -274,12 +234,12 @@ def _merge_two(
                 mode = pygit2.enums.FileMode(settled[0])
                 index.add(pygit2.IndexEntry(path, pygit2.Oid(hex=settled[1]), mode))
         if conflicts:
-            return Merged(None, tuple(conflicts), tuple(notes), tuple(asked.found))
+            return Merged(None, tuple(conflicts), tuple(work.notes), tuple(work.asked.found))
         tree = str(index.write_tree(repo))
-    message = f"Merge {theirs.name}'s work"
-    parents = [ours.commit, theirs.commit]
+    message = f"Merge {sides[1].name}'s work"
+    parents = [sides[0].commit, sides[1].commit]
     commit = repo.create_commit(None, who, who, message, pygit2.Oid(hex=tree), parents)
-    return Merged(str(commit), (), tuple(notes))
+    return Merged(str(commit), (), tuple(work.notes))
 
 
 def merge(

@@ -8,10 +8,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from git_nbcollab import audit, backup
+from git_nbcollab import audit
 from git_nbcollab.errors import UserError
-from git_nbcollab.fsutil import locked
-from git_nbcollab.hub import collabs, listing, published
+from git_nbcollab.hub import collabs, listing
 from git_nbcollab.hub.collabs import Collab
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import (
@@ -85,6 +84,8 @@ def _publish(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]
 
 
 def _project(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    from git_nbcollab import backup
+    from git_nbcollab.fsutil import locked
     from git_nbcollab.hub import project
 
     with locked(hub.collabs_lock):  # one writer at a time, as for publishing
@@ -97,13 +98,13 @@ def _project(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]
 
 
 def _versions(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    from git_nbcollab.hub import checking, published
+
     if args.name:
         names = [notebook_name(args.name)]
     else:
         collab = collabs.resolve(hub, caller, args.spec)
         names = published.names_of(hub, collab.id)
-    from git_nbcollab.hub import checking
-
     return {
         "versions": [
             published.metadata(hub, n, v) | {"checks": checking.state(hub, n, v)}
@@ -114,6 +115,8 @@ def _versions(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any
 
 
 def _show(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    from git_nbcollab.hub import checking, published
+
     name, version = args.version
     if version not in published.versions(hub, name):
         raise UserError(f"{name}:v{version} is not published (see `git nbcollab versions {name}`)")
@@ -123,8 +126,6 @@ def _show(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
             f"{name}:v{version} is incomplete on the hub ({meta['incomplete']} in its folder):"
             " ask the admin to check it"
         )
-    from git_nbcollab.hub import checking
-
     checks = published.checked(hub, name, version) or checking.state(hub, name, version)
     return {"version": meta | {"checks": checks}}
 

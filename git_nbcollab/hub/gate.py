@@ -17,7 +17,7 @@ from pathlib import Path
 
 from git_nbcollab import audit
 from git_nbcollab.errors import UserError, run_main
-from git_nbcollab.hub import collabs, listing
+from git_nbcollab.hub import collabs
 from git_nbcollab.hub.hook import IDENTITY, LIMITS
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import User, collab_id, user
@@ -64,8 +64,6 @@ def serve_pack(hub: Hub, caller: User, command: str, path: str) -> int:
         raise
     if op == "fetch":
         audit.write(str(hub.root), caller, op, collab.id)
-    else:  # git keeps this pid: `list` reads the repo again until the push has ended
-        listing.mark(str(hub.root), collab.id, os.getpid())
     settings = hub.settings  # its limits, so that `init` changes them for every repo at once
     os.environ[IDENTITY] = caller
     os.environ.update({var: str(getattr(settings, field)) for field, var in LIMITS.items()})

@@ -3,14 +3,15 @@
 Derived data, never the truth (the repos are). `ROOT/listing/index` holds a line per
 collaboration (id, members, sort key, and its entry as JSON) under a header that names the
 state of `ROOT/collabs` it was made from (inode, mtime, ctime, link count), how many lines
-follow and their CRC. Whoever is about to change a collaboration leaves a mark
-`listing/changed/<id>.<pid>` first: the gate marks a push with the pid of the git it execs
-(one empty file: a push pays nothing more), share and add-members their own and then put the
-new entry in. `list` reads the index; if there are marks, it reads those repos again and,
-when the hub lock is free, writes the index anew (temp + rename) and drops the marks of
-processes that have ended (their changes are all on disk). An index that is missing,
-unreadable, damaged or made from another state of `collabs/` (a restore, a crash in the middle
-of a share) is rebuilt by reading every repo, as `list` did before there was an index.
+follow and their CRC. Whoever is about to change a collaboration leaves a mark first
+(hub/marks.py): the pre-receive hook, for each push it lets in, with the pid of the git that
+moves the refs (one empty file: a push pays nothing more); share and add-members with their
+own, and then they put the new entry in. `list` reads the index; if there are marks, it reads
+those repos again and, when the hub lock is free, writes the index anew (temp + rename) and
+drops the marks of processes that have ended (their changes are all on disk). An index that is
+missing, unreadable, damaged or made from another state of `collabs/` (a restore, a crash in
+the middle of a share) is rebuilt by reading every repo, as `list` did before there was an
+index.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from git_nbcollab.hub import collabs
+from git_nbcollab.hub.marks import FOLDER as CHANGED
+from git_nbcollab.hub.marks import mark
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import CollabId, User
 
-FOLDER = "listing"
+FOLDER = os.path.dirname(CHANGED)  # listing/
 MAGIC = "nbcollab-listing 1"
 
 Stamp = tuple[int, int, int, int]  # collabs/: inode, mtime and ctime in ns, link count
@@ -41,18 +44,6 @@ class Index(NamedTuple):
 
 class Entries(list[bytes]):
     """The caller's entries as JSON texts, put into the answer as they are (not parsed again)."""
-
-
-def mark(root: str, cid: str, pid: int) -> None:
-    """Say that process `pid` is about to change collaboration `cid` (os only: every push)."""
-    changed = os.path.join(root, FOLDER, "changed")
-    path = os.path.join(changed, f"{cid}.{pid}")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    except FileNotFoundError:
-        os.makedirs(changed, 0o700, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    os.close(fd)
 
 
 def entries(hub: Hub, caller: User) -> Entries:
@@ -92,7 +83,7 @@ def stamp(hub: Hub) -> Stamp:
 
 
 def _changed(hub: Hub) -> Path:
-    return hub.root / FOLDER / "changed"
+    return hub.root / CHANGED
 
 
 def _marks(hub: Hub) -> list[str]:

@@ -42,3 +42,9 @@ def test_the_post_receive_hook_logs_and_queues_without_json_re_or_pathlib() -> N
 
 def test_the_probe_sees_imports() -> None:
     assert "pygit2" in loaded_after("import pygit2"), "the check above can fail"
+
+
+def test_list_loads_no_tempfile_and_its_hub_side_no_dataclasses() -> None:
+    assert "tempfile" not in loaded_after(PATHS["git nbcollab list (client)"])
+    hub = loaded_after("import git_nbcollab.gate\nfrom git_nbcollab.hub import ops")
+    assert {"tempfile", "dataclasses", "git_nbcollab.repo"} & hub == set()

@@ -63,18 +63,30 @@ def entries(hub: Hub, caller: User) -> Entries:
 def changing(hub: Hub, cid: str, *, adds: bool = False) -> Iterator[None]:
     """Around a change to collaboration `cid`, under the hub lock: mark it, and once the block
     is done put its new entry in the index. `adds`: the block adds `cid` to `collabs/`."""
-    before = stamp(hub)
+    before, own = stamp(hub), _changed(hub) / f"{cid}.{os.getpid()}"
     mark(str(hub.root), cid, os.getpid())
-    yield
+    try:
+        yield
+    except BaseException:
+        index = _read(hub)  # a change that failed leaves no mark if the index is still right
+        if index is None or index.stamp != stamp(hub) or _right(index, hub, cid):
+            own.unlink()
+        raise
     index, after = _read(hub), stamp(hub)
     grew = after[0] == before[0] and after[3] == before[3] + 1
     if index is None or index.stamp != before or not (grew if adds else after == before):
-        return  # an index made before, or a change beside ours: the next `list` rebuilds it
+        own.unlink()  # an index made before, or a change beside ours: `list` rebuilds it
+        return
     lines = _lines(index.body)
     _put(lines, _line(hub, cid))
     with suppress(OSError):  # the change is made; a full disk leaves the mark to `list`
         _write(hub, Index(after, _body(lines)))
-        os.unlink(_changed(hub) / f"{cid}.{os.getpid()}")
+        own.unlink()
+
+
+def _right(index: Index, hub: Hub, cid: str) -> bool:
+    """Does the index say of `cid` what its repo says?"""
+    return _lines(index.body).get(cid.encode()) == _line(hub, cid)
 
 
 def stamp(hub: Hub) -> Stamp:

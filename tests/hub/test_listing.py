@@ -49,7 +49,11 @@ def marks(box: Box) -> list[str]:
 
 
 def service_file(box: Box, path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A file of the hub's, as the service account would leave it (folders made are its too)."""
+    for folder in reversed(path.relative_to(box.root).parents[:-1]):
+        if not (box.root / folder).exists():
+            (box.root / folder).mkdir(mode=0o700)
+            shutil.chown(box.root / folder, box.service, box.service)
     path.write_bytes(data)
     shutil.chown(path, box.service, box.service)
 

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_merge import write_inputs
 
 from git_nbcollab import audit
+from git_nbcollab.hub import marks
 from git_nbcollab.notebooks import check, notebook
 from tests.box import FIXTURES, Box
 
@@ -81,6 +82,15 @@ def audit_line_seconds(n: int = 500) -> float:
         return (time.perf_counter() - start) / n
 
 
+def listing_mark_seconds(n: int = 500) -> float:
+    """What the pre-receive hook's mark for the listing index costs (hub/marks.py)."""
+    with tempfile.TemporaryDirectory() as root:
+        start = time.perf_counter()
+        for pid in range(n):
+            marks.mark(root, "1a2b3c4d", pid)
+        return (time.perf_counter() - start) / n
+
+
 def _median(runs: int, work: Callable[[], object]) -> float:
     times = []
     for _ in range(runs):
@@ -132,6 +142,8 @@ def main(n: int) -> None:
     print(f"ratio gate/plain: {gate / base:.2f}x (target <= 1.3x)")
     line = audit_line_seconds()
     print(f"audit line per push: {line * 1000:.2f} ms ({line / gate:.2%} of the gate push)")
+    mark = listing_mark_seconds()
+    print(f"listing mark per push: {mark * 1000:.2f} ms ({mark / gate:.2%} of the gate push)")
     check_costs()
 
 

@@ -49,3 +49,9 @@ def test_sync_imports_no_notebook_code_before_its_fetch_starts() -> None:
 
 def test_the_probe_sees_imports() -> None:
     assert "pygit2" in loaded_after("import pygit2"), "the check above can fail"
+
+
+def test_list_loads_no_tempfile_and_its_hub_side_no_dataclasses() -> None:
+    assert "tempfile" not in loaded_after(PATHS["git nbcollab list (client)"])
+    hub = loaded_after("import git_nbcollab.gate\nfrom git_nbcollab.hub import ops")
+    assert {"tempfile", "dataclasses", "git_nbcollab.repo"} & hub == set()

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import shlex
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -133,6 +132,8 @@ def configured(config: Config | None = None) -> Client:
 @contextlib.contextmanager
 def connect(client: Client | None = None) -> Iterator[Client]:
     """The (configured) client, its ssh connection opened once and closed at the end."""
+    import tempfile  # not at the top: `list` needs no shared connection
+
     client = client or configured()
     with tempfile.TemporaryDirectory(prefix="nbcollab-ssh-") as tmp:
         shared = replace(client, control=str(Path(tmp) / "control"))

@@ -33,7 +33,7 @@ class Collab(NamedTuple):
         return {**self._asdict(), "members": list(self.members), "spec": str(self.spec)}
 
 
-def _load(path: Path | str) -> Collab | None:
+def load(path: Path | str) -> Collab | None:
     try:
         with open(f"{path}/{META}", "rb") as meta:  # not pathlib: `list` reads thousands
             data = json.loads(meta.read())
@@ -48,6 +48,13 @@ def _load(path: Path | str) -> Collab | None:
     )
 
 
+def described(collab: Collab, path: str) -> dict[str, object]:
+    """What the operations answer about a collaboration: its record and its authors' branches."""
+    from git_nbcollab.repo import branches  # not at the top: the gate imports this module
+
+    return {**collab.to_json(), "branches": branches(path, "refs/heads/u/")}
+
+
 def save(hub: Hub, collab: Collab, repo: Path | None = None) -> None:
     from git_nbcollab.fsutil import atomic_write
 
@@ -59,7 +66,7 @@ def all_collabs(hub: Hub) -> list[Collab]:
     found = []
     with os.scandir(hub.collabs) as entries:
         for entry in entries:
-            if entry.name.endswith(".git") and (collab := _load(entry.path)):
+            if entry.name.endswith(".git") and (collab := load(entry.path)):
                 found.append(collab)
     return found
 
@@ -84,7 +91,7 @@ def resolve(hub: Hub, user: User, spec: Spec) -> Collab:
         if matches:
             return matches[0]
         raise not_found(spec)
-    collab = _load(hub.repo(spec))
+    collab = load(hub.repo(spec))
     if collab is None or user not in collab.members:
         raise not_found(spec)
     return collab

@@ -37,6 +37,11 @@ def pre_receive(user: str | None, lines: Iterable[str], git_dir: str) -> int:
         reasons = intake.refusals(git_dir, User(user), pushed, **limits)
     for reason in reasons:
         print(reason, file=sys.stderr)
+    if not reasons:  # the git that moves the refs is our parent: `list` waits for it to end
+        from git_nbcollab.hub import marks
+
+        root, name = _hub_of(git_dir)
+        marks.mark(root, name[:-4], os.getppid())
     if reasons:
         moves = [(ref, old, new) for old, new, ref in updates]
         _log(git_dir, user, moves, "; ".join(r.removeprefix("refused ") for r in reasons))

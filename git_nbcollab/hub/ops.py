@@ -8,10 +8,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from git_nbcollab import audit, backup, repo
+from git_nbcollab import audit
 from git_nbcollab.errors import UserError
-from git_nbcollab.fsutil import locked
-from git_nbcollab.hub import collabs, published
+from git_nbcollab.hub import collabs, listing
 from git_nbcollab.hub.collabs import Collab
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import (
@@ -27,14 +26,12 @@ from git_nbcollab.usage import Parser
 Handler = Callable[[Hub, User, argparse.Namespace], dict[str, Any]]
 
 
-def _described(hub: Hub, collab: Collab, collabs_dir: str | None = None) -> dict[str, Any]:
-    path = f"{collabs_dir}/{collab.id}.git" if collabs_dir else hub.repo(collab.id)
-    return {**collab.to_json(), "branches": repo.branches(path, "refs/heads/u/")}
+def _described(hub: Hub, collab: Collab) -> dict[str, Any]:
+    return collabs.described(collab, str(hub.repo(collab.id)))
 
 
 def _list(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
-    where = str(hub.collabs)  # a string: no Path made per collaboration
-    return {"collabs": [_described(hub, c, where) for c in collabs.of_user(hub, caller)]}
+    return {"collabs": listing.entries(hub, caller)}  # from the listing index, not 10,000 repos
 
 
 def _team(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
@@ -87,6 +84,8 @@ def _publish(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]
 
 
 def _project(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    from git_nbcollab import backup
+    from git_nbcollab.fsutil import locked
     from git_nbcollab.hub import project
 
     with locked(hub.collabs_lock):  # one writer at a time, as for publishing
@@ -99,13 +98,13 @@ def _project(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]
 
 
 def _versions(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    from git_nbcollab.hub import checking, published
+
     if args.name:
         names = [notebook_name(args.name)]
     else:
         collab = collabs.resolve(hub, caller, args.spec)
         names = published.names_of(hub, collab.id)
-    from git_nbcollab.hub import checking
-
     return {
         "versions": [
             published.metadata(hub, n, v) | {"checks": checking.state(hub, n, v)}
@@ -116,6 +115,8 @@ def _versions(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any
 
 
 def _show(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
+    from git_nbcollab.hub import checking, published
+
     name, version = args.version
     if version not in published.versions(hub, name):
         raise UserError(f"{name}:v{version} is not published (see `git nbcollab versions {name}`)")
@@ -125,8 +126,6 @@ def _show(hub: Hub, caller: User, args: argparse.Namespace) -> dict[str, Any]:
             f"{name}:v{version} is incomplete on the hub ({meta['incomplete']} in its folder):"
             " ask the admin to check it"
         )
-    from git_nbcollab.hub import checking
-
     checks = published.checked(hub, name, version) or checking.state(hub, name, version)
     return {"version": meta | {"checks": checks}}
 
@@ -204,5 +203,14 @@ def dispatch(hub: Hub, caller: User, words: Sequence[str]) -> int:
     collab = answer.get("collab") or {}
     cid = collab if isinstance(collab, str) else str(collab.get("id", ""))
     audit.write(str(hub.root), caller, args.op, cid, audit.moved)
-    sys.stdout.write(json.dumps(answer))
+    sys.stdout.write(_encoded(answer))
     return 0
+
+
+def _encoded(answer: dict[str, Any]) -> str:
+    """The answer as JSON; `list`'s entries are JSON already, and go in as they are."""
+    found = answer.get("collabs")
+    if not isinstance(found, listing.Entries):
+        return json.dumps(answer)
+    rest = json.dumps({k: v for k, v in answer.items() if k != "collabs"})
+    return f'{rest[:-1]}, "collabs": [{b", ".join(found).decode()}]}}'

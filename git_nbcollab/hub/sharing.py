@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from git_nbcollab import backup, repo
 from git_nbcollab.errors import UserError
 from git_nbcollab.fsutil import locked
-from git_nbcollab.hub import collabs, repos
+from git_nbcollab.hub import collabs, listing, repos
 from git_nbcollab.hub.collabs import Collab
 from git_nbcollab.layout import Hub
 from git_nbcollab.names import CollabId, MemberSpec, Spec, User, author_branch
@@ -57,23 +57,26 @@ def share(
         cid = _new_id(hub)
         collab = Collab(cid, name, members, user, datetime.now(UTC).isoformat(timespec="seconds"))
         tmp = hub.collabs / f".new-{cid}"
-        try:
-            repos.init_bare(tmp, hub.settings.python)
-            commit = repo.commit_file(
-                tmp,
-                filename,
-                data,
-                author=author,
-                message=f"Share {filename} with {', '.join(others)}",
-            )
-            repo.update_refs(
-                tmp, [repo.RefUpdate(author_branch(m), commit) for m in members], f"share by {user}"
-            )
-            collabs.save(hub, collab, tmp)
-            tmp.rename(hub.repo(cid))
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        with listing.changing(hub, cid, adds=True):
+            try:
+                repos.init_bare(tmp, hub.settings.python)
+                commit = repo.commit_file(
+                    tmp,
+                    filename,
+                    data,
+                    author=author,
+                    message=f"Share {filename} with {', '.join(others)}",
+                )
+                repo.update_refs(
+                    tmp,
+                    [repo.RefUpdate(author_branch(m), commit) for m in members],
+                    f"share by {user}",
+                )
+                collabs.save(hub, collab, tmp)
+                tmp.rename(hub.repo(cid))
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
     backup.queue(hub, cid)  # refs written here fire no post-receive
     return collab
 
@@ -91,15 +94,16 @@ def add_members(hub: Hub, user: User, spec: Spec, others: frozenset[User]) -> Co
         path = hub.repo(collab.id)
         tip = repo.git(path, "rev-parse", "--verify", author_branch(user)).strip()
         updated = collab._replace(members=members)
-        collabs.save(hub, updated)
-        try:
-            repo.update_refs(
-                path,
-                [repo.RefUpdate(author_branch(m), tip) for m in sorted(others)],
-                f"add {', '.join(sorted(others))} by {user}",
-            )
-        except BaseException:
-            collabs.save(hub, collab)
-            raise
+        with listing.changing(hub, collab.id):  # the index follows the new members
+            collabs.save(hub, updated)
+            try:
+                repo.update_refs(
+                    path,
+                    [repo.RefUpdate(author_branch(m), tip) for m in sorted(others)],
+                    f"add {', '.join(sorted(others))} by {user}",
+                )
+            except BaseException:
+                collabs.save(hub, collab)
+                raise
     backup.queue(hub, collab.id)
     return updated

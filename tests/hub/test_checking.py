@@ -117,6 +117,9 @@ def test_a_version_is_queued_then_passes_and_its_results_are_kept_twice(gated: B
     alice = box.home("alice") / "notebooks" / "chk"
     unset = ["git", "config", "--unset-all", "remote.origin.fetch", "notes"]
     assert box.run("alice", *unset, cwd=alice).returncode == 0
+    assert (
+        box.run("alice", "git", "config", "--unset", "notes.displayRef", cwd=alice).returncode == 0
+    )
     assert box.run("alice", "git", "update-ref", "-d", CHECKS_NOTES, cwd=alice).returncode == 0
     assert box.run("alice", "git", "nbcollab", "sync", cwd=alice).returncode == 0
     assert box.run("alice", "git", "notes", f"--ref={CHECKS_NOTES}", "show", "chk/v1.0.0^{commit}",

@@ -52,8 +52,9 @@ def take(
 
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "index"
-        if (gitdir / "index").exists():
-            shutil.copy(gitdir / "index", index)
+        if (gitdir / "index").exists():  # with its time: git compares file times in whole
+            shutil.copy2(gitdir / "index", index)  # seconds, and an edit made in the second
+            # the index was written is found only by comparing against the index's own time
         env = {"GIT_INDEX_FILE": str(index), **_objects(gitdir, staged)}
         git(top, "add", "--update", "--", ".", SKIP, env=env)
         untracked = git(top, "ls-files", "-z", "--others", "--exclude-standard", env=env)

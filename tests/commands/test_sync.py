@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,31 @@ def test_a_hub_that_refuses_the_fetch_is_an_error_not_a_crash(
     ]
     fetch_record = str(copy / ".git" / "FETCH_HEAD")  # git's own note of the fetch it tried
     assert set(box.changes(before)) <= {fetch_record}, "no commit, index, file or ref moved"
+
+
+def test_an_edit_in_the_second_the_last_sync_wrote_the_file_is_synced(
+    box: Box, pair: tuple[Path, Path]
+) -> None:
+    """git compares file times in whole seconds: a same-size edit made in the second a sync
+    wrote the file is seen only by git's racy check against the index file's own time."""
+    alice_nb, bob_nb = pair
+    edit_cell(alice_nb, 2, "print(1)")
+    for short, nb in (("alice", alice_nb), ("bob", bob_nb)):  # bob's sync writes his file
+        done = box.run(short, "git", "nbcollab", "sync", cwd=nb.parent)
+        assert done.returncode == 0, done.stderr
+    written = bob_nb.stat()
+    edit_cell(bob_nb, 2, "print(2)")
+    assert bob_nb.stat().st_size == written.st_size
+    index = bob_nb.parent / ".git" / "index"
+    for path in (bob_nb, index):  # the edit and the index in the second the sync wrote them
+        os.utime(path, ns=(written.st_atime_ns, written.st_mtime_ns))
+    trust = ("git", "config", "core.trustctime", "false")  # utime sets the ctime to now
+    assert box.run("bob", *trust, cwd=bob_nb.parent).returncode == 0
+    time.sleep(1.1)  # the next sync starts in a later second
+    done = box.run("bob", "git", "nbcollab", "sync", cwd=bob_nb.parent)
+    assert done.returncode == 0, done.stderr
+    status = box.run("bob", "git", "status", "--porcelain", cwd=bob_nb.parent).stdout
+    assert status == "", "bob's edit was left out of the sync"
+    shown = box.run("bob", "git", "show", f"origin/u/{box.user('bob')}/main:{bob_nb.name}",
+                    cwd=bob_nb.parent)  # fmt: skip
+    assert '"print(2)"' in shown.stdout

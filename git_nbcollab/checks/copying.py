@@ -36,7 +36,7 @@ Entry = tuple[str, Read | None]  # a name under the folder, and how to read it (
 def copy(source: Path, target: Path) -> None:
     """Copy the regular files under `source` into the existing folder `target`; `.git` and
     checkpoints are left out, links and what the reader may not open are skipped."""
-    owner = os.stat(source).st_uid
+    owner = _reader(source)
     if os.geteuid() != 0 or owner == 0:
         _write(_entries(source), target)
         return
@@ -87,6 +87,18 @@ def resolved(path: Path) -> Path:
                 )
             at = at.resolve()
     return at
+
+
+def _reader(source: Path) -> int:
+    """Whose rights read `source`: the owner of the last folder on its path that a user owns
+    (that user could swap anything below it, even after this looks); root only where root
+    owns every folder down to it."""
+    owner, at = 0, Path("/")
+    for part in source.absolute().parts[1:]:
+        at = at / part
+        uid = os.lstat(at).st_uid
+        owner = uid if uid != 0 else owner
+    return owner
 
 
 def _name(uid: int) -> str:

@@ -332,3 +332,19 @@ def test_a_notebook_root_may_read_but_its_owner_may_not_is_refused(
     os.link(secret, folder / "attack.ipynb")
     with pytest.raises(UserError, match="not a regular file its owner can read"):
         run_checks(folder, "attack.ipynb", QUICK, runner=runner)
+
+
+def test_a_root_folder_inside_a_teammates_folder_is_read_as_the_teammate(
+    box: Box, runner: str, tmp_path: Path
+) -> None:
+    """alice could swap anything below her own folder (after root looked): root reads what is
+    under it as alice, whoever owns the folder named."""
+    folder = _alices_folder(box, "owned-by-root") / "inner"
+    folder.mkdir()  # root's own folder, inside alice's
+    (folder / "attack.ipynb").write_bytes(make(READ_ALL))
+    (folder / "secret").write_text("ROOT-SECRET")
+    (folder / "secret").chmod(0o600)
+    report = run_checks(folder, "attack.ipynb", QUICK, runner=runner)
+    (listing,) = outputs(report)
+    assert [line.split()[0] for line in listing.splitlines()] == ["attack.ipynb"]
+    assert report.executed is not None and b"ROOT-SECRET" not in report.executed

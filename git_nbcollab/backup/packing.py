@@ -1,9 +1,10 @@
 """Keeping the hub's repos packed with deltas, without ever dropping an object.
 
-Collaboration repos have `gc.auto=0` (nothing runs on its own), so a push of fewer than
-`receive.unpackLimit` objects lands as loose zlib objects: a whole ~17 MB object for each
-one-cell edit of a 20 MB notebook, and publish writes loose objects too. The uploader, which
-runs detached after every push and hub-side change, packs each repo it has just bundled.
+Collaboration repos have `gc.auto=0` (nothing runs on its own). Each push lands as a pack of
+its own (the gate sets `receive.unpackLimit=1`: loose objects moved in by a push could race
+the `-d` below) and carries its delta bases whole: about what its loose objects weighed, a
+whole notebook for a one-cell edit. Publish writes loose objects. The uploader, which runs
+detached after every push and hub-side change, packs each repo it has just bundled.
 
 The rule, for the backup chain's sake: packing never prunes. `git repack -a -d -k` rewrites
 every object into one pack with deltas and keeps the unreachable ones (`-k`), so no object

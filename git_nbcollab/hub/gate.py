@@ -68,7 +68,11 @@ def serve_pack(hub: Hub, caller: User, command: str, path: str) -> int:
     os.environ[IDENTITY] = caller
     os.environ.update({var: str(getattr(settings, field)) for field, var in LIMITS.items()})
     limit = f"receive.maxInputSize={settings.max_push_mb * 2**20}"  # the pack, as sent
-    os.execvp("git", ["git", "-c", limit, command.removeprefix("git-"), str(hub.repo(collab.id))])
+    # A push keeps its pack: moved in as loose objects, it could meet the uploader's `repack -d`
+    # removing the empty `objects/xx` folder it had just made ("unable to migrate objects").
+    keep = "receive.unpackLimit=1"
+    repo = str(hub.repo(collab.id))
+    os.execvp("git", ["git", "-c", limit, "-c", keep, command.removeprefix("git-"), repo])
 
 
 def serve(root: str, caller_name: str, request: str) -> int:

@@ -3,6 +3,7 @@ a pruning gc starts a new chain. Real pushes through the gate, the real detached
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 from pathlib import Path
 
@@ -78,3 +79,22 @@ def test_a_pruning_gc_starts_a_new_chain_that_restores(box: Box) -> None:
     code, new = restore(box, cid)
     assert code == 0
     assert_same_repo(box, cid, new)
+
+
+def test_a_push_lands_as_a_pack_so_packing_cannot_race_it(box: Box) -> None:
+    """`repack -d` removes empty `objects/xx` folders; a push that lands as loose objects moves
+    them into such folders after a `mkdir`, and failed when the uploader packed in between
+    ("unable to migrate objects to permanent storage"). Pushes keep their pack instead."""
+    cid = box.share("alice", ["bob"], "pk-race.ipynb")
+    copy = clone_as_bob(box, cid, "pk-race")
+    box.backups_idle()
+    repo = box.root / "collabs" / f"{cid}.git"
+    with open(box.root / "spool" / ".uploader.lock", "r+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # no uploader packs behind the test's back
+        bob(box, copy, "echo one > a.txt && echo two > b.txt && git add . && git commit -qm two")
+        bob(box, copy, "git push -q")
+        pushed = counts(repo)
+    assert pushed["count"] == 0 and pushed["packs"] == 2, pushed
+    backup_run(box)
+    assert counts(repo)["packs"] == 1
+    assert not packing.missing(repo, list(box.refs(cid).values()))

@@ -16,6 +16,9 @@ from git_nbcollab.errors import UserError
 
 HUB_KEY = "nbcollab.hub"
 IDENTITY_KEY = "nbcollab.identity"
+# A hub that stops answering (a laptop's network gone, the box frozen) ends the command, and a
+# sync waiting behind it, in about 30 s, rather than leaving it hung for good.
+ALIVE = ("-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=2")
 ID_KEY = "nbcollab.id"
 
 
@@ -64,6 +67,7 @@ class Client:
             "StrictHostKeyChecking=accept-new",
             "-o",
             "LogLevel=ERROR",
+            *ALIVE,
         ]
         if self.identity:
             args += ["-i", self.identity, "-o", "IdentitiesOnly=yes"]
@@ -112,10 +116,18 @@ class Client:
             *self.ssh_args(), self.url, shlex.join(["nbcollab", *op]), input=input, check=False
         )
         if found.returncode != 0:
-            why = proc.reason(found.stderr)
-            raise UserError(why or f"the hub did not answer (ssh exit {found.returncode})")
+            raise UserError(proc.reason(found.stderr) or _no_answer(found.returncode))
         answer: dict[str, Any] = json.loads(found.stdout)
         return answer
+
+
+def _no_answer(code: int) -> str:
+    if code == 255:  # ssh's own failure; it says nothing at LogLevel=ERROR when it gave up
+        return (
+            "the hub stopped answering (no reply for 30 s): check the network, then what the hub"
+            " has (`git nbcollab list`), and run this again"
+        )
+    return f"the hub did not answer (ssh exit {code})"
 
 
 def configured(config: Config | None = None) -> Client:

@@ -5,15 +5,18 @@ shares the notebook (about MB megabytes, 20 by default) with bob; each round bot
 push without syncing, so every publish merges two notebooks cell by cell. Prints the median of
 N publishes, an ssh round trip through the gate as the floor, the peak memory of the hub's side
 of one more publish (the gate and every process it runs, their RSS added up: `proctree`)
-against the notebook's size (target: under 4x), the same for the same merge the old way (git's
-merge-tree running the merge driver on the notebooks, as criss-cross histories still merge),
-and the hub side's profile for one more publish.
+against the notebook's size (target: under 4x), and the hub side's profile for one more
+publish. Then the merge publish makes, in a fresh process with every process it runs added up,
+for each kind of history (`histories`: the notebook changed at one path with one merge base,
+renamed, added by both, criss-cross), now and the old way (git's merge-tree running the merge
+driver on the notebooks, as renames still merge).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import pstats
 import statistics
 import subprocess
@@ -24,6 +27,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).parent)]
 
+import histories  # noqa: E402
 from bench_merge import write_inputs  # noqa: E402
 from proctree import Peak, peak  # noqa: E402
 
@@ -61,30 +65,6 @@ def _peak(box: Box, cid: str) -> Peak:
     return found
 
 
-# The merge of the authors' two tips as the tree merge did it before notebooks were deferred
-# (and still does for criss-cross histories): git's merge-tree runs the merge driver.
-OLD_PATH = """
-import sys
-from pathlib import Path
-from git_nbcollab import repo
-from git_nbcollab.notebooks import treemerge
-treemerge._deferred = lambda *args: {}
-with repo.staging(Path(sys.argv[1])) as staged:
-    sides = [treemerge.Side(n, c) for n, c in zip(("alice", "bob"), sys.argv[2:])]
-    merged = treemerge.merge(staged.repo, sides, author=("a", "a@example.invalid"))
-    assert merged.commit, merged.conflicts
-"""
-
-
-def _old_path(box: Box, cid: str) -> Peak:
-    path = box.root / "collabs" / f"{cid}.git"
-    tips = [box.hub_git(cid, "rev-parse", f"refs/heads/u/{box.user(s)}/main").strip() for s in TWO]
-    python = json.loads((box.root / "hub.json").read_text())["runtime"] + "/bin/python"
-    found, done = peak(_service(box, [python, "-c", OLD_PATH, str(path), *tips]), cwd="/")
-    assert done.returncode == 0, done.stderr
-    return found
-
-
 def _shown(what: str, found: Peak, size: float) -> str:
     top = ", ".join(
         f"{command.split(' -')[0][-12:]} {rss / 1e6:.0f}" for rss, command in found.at[:3]
@@ -106,9 +86,21 @@ def _profile(box: Box, cid: str) -> str:
     return text.getvalue()
 
 
+def _cases(folder: Path, inputs: dict[str, Path], size: float) -> list[str]:
+    """The merge publish makes, for each kind of history, now and the old way."""
+    (folder / "README").write_text("a small file\n")
+    made = histories.make(folder, {**inputs, "readme": folder / "README"})
+    lines = []
+    for case, ways in histories.peaks(made).items():
+        lines.append(_shown(f"{case}, merge as publish makes it", ways["new"], size))
+        lines.append(_shown(f"{case}, the old way (git runs the driver)", ways["old"], size))
+    return lines
+
+
 def main(n: int, mb: float) -> None:
     with tempfile.TemporaryDirectory() as tmp, Box.started() as box:
-        base = write_inputs(Path(tmp), mb)["base"]
+        inputs = write_inputs(Path(tmp), mb)
+        base = inputs["base"]
         size = base.stat().st_size / 1e6
         box.put("alice", base, "big.ipynb")
         done = box.run("alice", "git", "nbshare", box.user("bob"), "big.ipynb")
@@ -131,14 +123,15 @@ def main(n: int, mb: float) -> None:
             floor.append(time.perf_counter() - start)
         _round(box, n)
         new = _peak(box, cid)
-        old = _old_path(box, cid)
         _round(box, n + 1)
         profile = _profile(box, cid)
+        cases = _cases(Path(tmp), inputs, size)
     print(f"notebook: {size:.1f} MB; each publish merges two edited copies cell by cell")
     print(f"git nbpublish, end to end: median {statistics.median(times):.2f} s of {n}")
     print(f"git nbcollab list (ssh + gate round trip): median {statistics.median(floor):.2f} s")
     print(_shown("hub side of one more publish (target: under 4x)", new, size))
-    print(_shown("the same merge the old way (git runs the driver)", old, size))
+    print(f"each kind of history (bench/histories.py, load average {os.getloadavg()[0]:.1f}):")
+    print("\n".join(cases))
     print("hub side of one more publish, under cProfile, by own time:")
     print(profile)
 

@@ -6,7 +6,8 @@ path with one merge base ("common"), renamed by alice and edited by both ("renam
 both ("both added"), and edited on both sides of a criss-cross history, whose two merge bases
 git merges into a virtual base ("criss-cross"). `peaks` runs `treemerge.merge` on each in a fresh
 process (`proctree`), as the tree merge does now and the old way (git's merge-tree running the
-merge driver on every notebook), and checks that both ways made the same commit tree.
+merge driver on every notebook), and optionally as another version of the package does (the
+code before a change), and checks that every way made the same commit tree.
 """
 
 from __future__ import annotations
@@ -111,16 +112,22 @@ def make(
     return made
 
 
-def peaks(made: Mapping[str, tuple[Path, str, str]]) -> dict[str, dict[str, Peak]]:
-    """case -> {"new": peak, "old": peak} of the merge publish does, each in a fresh process."""
+def peaks(
+    made: Mapping[str, tuple[Path, str, str]], before: Path | None = None
+) -> dict[str, dict[str, Peak]]:
+    """case -> {"new": peak, "old": peak} of the merge publish makes, each in a fresh process,
+    and "before": the same with the package found in `before` (another version's source)."""
+    ways = {"new": ("new", REPO), "old": ("old", REPO)}
+    if before is not None:
+        ways["before"] = ("new", before)
     found: dict[str, dict[str, Peak]] = {}
     for case, (repo, alice, bob) in made.items():
         trees = {}
-        for way in ("new", "old"):
-            cmd = [sys.executable, "-c", MERGE, way, str(repo), alice, bob]
-            seen, done = peak(cmd, cwd="/", env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+        for way, (how, code) in ways.items():
+            cmd = [sys.executable, "-c", MERGE, how, str(repo), alice, bob]
+            seen, done = peak(cmd, cwd="/", env={"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"})
             assert done.returncode == 0, done.stderr.decode()
             found.setdefault(case, {})[way] = seen
             trees[way] = done.stdout
-        assert trees["new"] == trees["old"], f"{case}: the two ways merged differently"
+        assert len(set(trees.values())) == 1, f"{case}: the ways merged differently: {trees}"
     return found

@@ -124,10 +124,8 @@ class Box:
             self.user(short), *cmd, cwd=cwd or self.home(short) / "notebooks", input=input
         )
 
-    def run_as(
-        self, who: str, *cmd: str, cwd: Path | None = None, input: bytes | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        """Run a command as a unix user, with a clean login-like environment."""
+    def as_user(self, who: str, *cmd: str) -> list[str]:
+        """A command run as a unix user, with a clean login-like environment."""
         env = [
             f"HOME=/home/{who}",
             f"USER={who}",
@@ -136,8 +134,14 @@ class Box:
             f"PATH={self.bin_dir}:/usr/local/bin:/usr/bin:/bin",
             f"MANPATH={self.base / 'share' / 'man'}:",
         ]
+        return ["runuser", "-u", who, "--", "env", "-i", *env, *cmd]
+
+    def run_as(
+        self, who: str, *cmd: str, cwd: Path | None = None, input: bytes | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command as a unix user, with a clean login-like environment."""
         return subprocess.run(
-            ["runuser", "-u", who, "--", "env", "-i", *env, *cmd],
+            self.as_user(who, *cmd),
             cwd=cwd or "/",
             input=input and input.decode(),
             capture_output=True,

@@ -163,12 +163,13 @@ def _history(tmp_path: Path, case: str, style: str) -> tuple[Path, Side, Side, s
     base = {"sales.ipynb": ids(NB, "b"), "notes.txt": b"x\n"}
     if case.startswith("both added"):
         clash = case.endswith("collide")
-        ours = ids(edited(NB, 2, "print('alice')") if clash else appended(NB, "a = 1"), "a")
+        mine = edited(NB, 2, "print('alice')") if clash else appended(NB, "a = 1")
+        ours = ids(collapsed(mine, False), "a")
         theirs = ids(edited(NB, 2, "print('bob')") if clash else collapsed(NB, True), "t")
         repo, alice, bob = fork(tmp_path, base, {"new.ipynb": ours}, {"new.ipynb": theirs})
         return repo, alice, bob, "new.ipynb"
     inner = case == "criss-cross, bases collide"
-    firsts = (edited(NB, 2, "print('a1')") if inner else collapsed(ALICE, False), BOB)
+    firsts = (edited(NB, 2, "print('a1')") if inner else ALICE, BOB)
     both = notebook.merge(NB, *firsts, resolve="ours").notebook
     assert both is not None
     outer = case == "criss-cross, tips collide"
@@ -218,3 +219,4 @@ def test_deferred_merges_equal_git_running_the_driver(
     assert new == old
     if case.startswith("criss-cross"):
         assert (new[0] is None) == case.endswith("collide"), new
+    assert new[2] or case.endswith("collide"), "both set `collapsed`: the merge says whose won"

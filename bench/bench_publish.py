@@ -5,12 +5,14 @@ alice shares the notebook (about MB megabytes, 20 by default) with bob; each rou
 and push without syncing, so every publish merges two notebooks cell by cell. Prints the median of
 N publishes, an ssh round trip through the gate as the floor, the peak memory of the hub's side
 of one more publish (the gate and every process it runs, their RSS added up: `proctree`)
-against the notebook's size (target: under 4x), and the hub side's profile for one more
-publish. Then the merge publish makes, in a fresh process with every process it runs added up,
-for each kind of history (`histories`: the notebook changed at one path with one merge base,
-renamed, added by both, criss-cross), now and the old way (git's merge-tree running the merge
-driver on the notebooks, as renames still merge) and, given BEFORE (a folder holding another
-version of the package, e.g. `git archive main | tar -x -C BEFORE`), as that version does.
+against the notebook's size (target: under 4x), the same for bob's side of a sync that merges
+alice's edit cell by cell (the sync and the git and ssh processes it runs), and the hub side's
+profile for one more publish. Then the merge publish makes, in a fresh process with every
+process it runs added up, for each kind of history (`histories`: the notebook changed at one
+path with one merge base, renamed, added by both, criss-cross), now and the old way (git's
+merge-tree running the merge driver on the notebooks, as renames still merge) and, given BEFORE
+(a folder holding another version of the package, e.g. `git archive main | tar -x -C BEFORE`),
+as that version does.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def _sync_peak(box: Box, k: int) -> Peak:
     assert done.returncode == 0, done.stderr
     edit_cell(copies["bob"] / "big.ipynb", 4 * k + 101, f"z = {k}  # bob")
     assert box.run("bob", "git", "commit", "-qam", "edit", cwd=copies["bob"]).returncode == 0
-    found, done = peak(box.as_user(box.user("bob"), "git", "nbcollab", "sync"), cwd=copies["bob"])
+    found, done = peak(box._as(box.user("bob"), ["git", "nbcollab", "sync"]), cwd=copies["bob"])
     assert done.returncode == 0, done.stderr
     return found
 

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,8 +124,28 @@ class Box:
             self.user(short), *cmd, cwd=cwd or self.home(short) / "notebooks", input=input
         )
 
-    def as_user(self, who: str, *cmd: str) -> list[str]:
-        """A command run as a unix user, with a clean login-like environment."""
+    def run_as(
+        self, who: str, *cmd: str, cwd: Path | None = None, input: bytes | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command as a unix user, with a clean login-like environment."""
+        return subprocess.run(
+            self._as(who, cmd),
+            cwd=cwd or "/",
+            input=input and input.decode(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def popen_as(self, who: str, *cmd: str) -> subprocess.Popen[str]:
+        """`run_as`, started in the background in a session of its own (stdout and stderr
+        piped): stop it with everything it started by `os.killpg` of its pid."""
+        pipe = subprocess.PIPE
+        return subprocess.Popen(
+            self._as(who, cmd), cwd="/", stdout=pipe, stderr=pipe, text=True, start_new_session=True
+        )
+
+    def _as(self, who: str, cmd: Sequence[str]) -> list[str]:
         env = [
             f"HOME=/home/{who}",
             f"USER={who}",
@@ -135,19 +155,6 @@ class Box:
             f"MANPATH={self.base / 'share' / 'man'}:",
         ]
         return ["runuser", "-u", who, "--", "env", "-i", *env, *cmd]
-
-    def run_as(
-        self, who: str, *cmd: str, cwd: Path | None = None, input: bytes | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        """Run a command as a unix user, with a clean login-like environment."""
-        return subprocess.run(
-            self.as_user(who, *cmd),
-            cwd=cwd or "/",
-            input=input and input.decode(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
 
     def url(self, cid: str) -> str:
         return f"ssh://{self.service}@127.0.0.1:{self.port}/{cid}"

@@ -87,7 +87,10 @@ def settle(
             return [
                 f"{path}: changed by both {ours} and {theirs}; not a notebook, so merge it with git"
             ]
-        files = [_blob_file(work, stages, n) for n in (1, 2, 3)]
+        # both sides first: git reads them while nothing here is large (a virtual base is
+        # merged here, and this process keeps some of what that took)
+        sides_first = {n: _blob_file(work, stages, n) for n in (2, 3, 1)}
+        files = [sides_first[n] for n in (1, 2, 3)]
         assert files[1] is not None and files[2] is not None
         result = notebook.merge(
             files[0],

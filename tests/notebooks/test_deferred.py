@@ -220,3 +220,26 @@ def test_deferred_merges_equal_git_running_the_driver(
     if case.startswith("criss-cross"):
         assert (new[0] is None) == case.endswith("collide"), new
     assert new[2] or case.endswith("collide"), "both set `collapsed`: the merge says whose won"
+
+
+def test_a_criss_cross_whose_bases_added_the_notebook_keeps_git_s_whole_merge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The merge of the two merge bases sees the notebook added by both, with a file deleted
+    on a side: git could pair it with the deleted file by content, so git reads it."""
+    repo, alice, bob = criss_cross(
+        tmp_path,
+        {
+            "base": {"notes.txt": b"x\n", "old.txt": b"y\n"},
+            "alice 1": {"sales.ipynb": ALICE, "old.txt": None},
+            "bob 1": {"sales.ipynb": BOB},
+            "merged": {"sales.ipynb": ALICE},
+            "alice 2": {"sales.ipynb": edited(ALICE, 1, "# a2")},
+            "bob 2": {"sales.ipynb": collapsed(ALICE, True)},
+        },
+    )
+    assert later(repo, alice, bob) == set()
+    pyrepo = pygit2.Repository(str(repo))
+    new = _outcome(repo, treemerge.merge(pyrepo, [alice, bob], author=AUTHOR))
+    monkeypatch.setattr(treemerge, "_deferred", lambda *args: {})
+    assert new == _outcome(repo, treemerge.merge(pyrepo, [alice, bob], author=AUTHOR))

@@ -1,19 +1,25 @@
 """`git nbpublish` end to end on a 20 MB notebook (200 cells, 50 images), and where time goes.
 
-Run as root: `python bench/bench_publish.py [N] [MB]`. On a throwaway box (tests/box.py), alice
-shares the notebook (about MB megabytes, 20 by default) with bob; each round both edit a cell and
-push without syncing, so every publish merges two notebooks cell by cell. Prints the median of
+Run as root: `python bench/bench_publish.py [N] [MB] [BEFORE]`. On a throwaway box (tests/box.py),
+alice shares the notebook (about MB megabytes, 20 by default) with bob; each round both edit a cell
+and push without syncing, so every publish merges two notebooks cell by cell. Prints the median of
 N publishes, an ssh round trip through the gate as the floor, the peak memory of the hub's side
 of one more publish (the gate and every process it runs, their RSS added up: `proctree`)
-against the notebook's size (target: under 4x), the same for the same merge the old way (git's
-merge-tree running the merge driver on the notebooks, as criss-cross histories still merge),
-and the hub side's profile for one more publish.
+against the notebook's size (target: under 4x), the same for bob's side of a sync that merges
+alice's edit cell by cell (the sync and the git and ssh processes it runs), and the hub side's
+profile for one more publish. Then the merge publish makes, in a fresh process with every
+process it runs added up, for each kind of history (`histories`: the notebook changed at one
+path with one merge base, renamed, added by both, criss-cross), now and the old way (git's
+merge-tree running the merge driver on the notebooks, as renames still merge) and, given BEFORE
+(a folder holding another version of the package, e.g. `git archive main | tar -x -C BEFORE`),
+as that version does.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import pstats
 import statistics
 import subprocess
@@ -24,6 +30,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).parent)]
 
+import histories  # noqa: E402
 from bench_merge import write_inputs  # noqa: E402
 from proctree import Peak, peak  # noqa: E402
 
@@ -61,26 +68,16 @@ def _peak(box: Box, cid: str) -> Peak:
     return found
 
 
-# The merge of the authors' two tips as the tree merge did it before notebooks were deferred
-# (and still does for criss-cross histories): git's merge-tree runs the merge driver.
-OLD_PATH = """
-import sys
-from pathlib import Path
-from git_nbcollab import repo
-from git_nbcollab.notebooks import treemerge
-treemerge._deferred = lambda *args: {}
-with repo.staging(Path(sys.argv[1])) as staged:
-    sides = [treemerge.Side(n, c) for n, c in zip(("alice", "bob"), sys.argv[2:])]
-    merged = treemerge.merge(staged.repo, sides, author=("a", "a@example.invalid"))
-    assert merged.commit, merged.conflicts
-"""
-
-
-def _old_path(box: Box, cid: str) -> Peak:
-    path = box.root / "collabs" / f"{cid}.git"
-    tips = [box.hub_git(cid, "rev-parse", f"refs/heads/u/{box.user(s)}/main").strip() for s in TWO]
-    python = json.loads((box.root / "hub.json").read_text())["runtime"] + "/bin/python"
-    found, done = peak(_service(box, [python, "-c", OLD_PATH, str(path), *tips]), cwd="/")
+def _sync_peak(box: Box, k: int) -> Peak:
+    """The peak memory of bob's side of a sync that merges alice's edit cell by cell: the sync,
+    the git and ssh processes it runs (the hub side runs under sshd, not counted here)."""
+    copies = {short: box.home(short) / "notebooks" / "big" for short in TWO}
+    edit_cell(copies["alice"] / "big.ipynb", 4 * k + 1, f"z = {k}  # alice")
+    done = box.run("alice", "sh", "-c", "git commit -qam edit && git push -q", cwd=copies["alice"])
+    assert done.returncode == 0, done.stderr
+    edit_cell(copies["bob"] / "big.ipynb", 4 * k + 101, f"z = {k}  # bob")
+    assert box.run("bob", "git", "commit", "-qam", "edit", cwd=copies["bob"]).returncode == 0
+    found, done = peak(box._as(box.user("bob"), ["git", "nbcollab", "sync"]), cwd=copies["bob"])
     assert done.returncode == 0, done.stderr
     return found
 
@@ -106,15 +103,31 @@ def _profile(box: Box, cid: str) -> str:
     return text.getvalue()
 
 
-def main(n: int, mb: float) -> None:
+def _cases(folder: Path, inputs: dict[str, Path], size: float, before: Path | None) -> list[str]:
+    """The merge publish makes, for each kind of history, now, the old way and `before`."""
+    (folder / "README").write_text("a small file\n")
+    made = histories.make(folder, {**inputs, "readme": folder / "README"})
+    lines = []
+    names = {
+        "new": "now",
+        "before": f"as {before} does it",
+        "old": "the old way (git runs the driver)",
+    }
+    for case, ways in histories.peaks(made, before).items():
+        lines += [_shown(f"{case}, {names[way]}", found, size) for way, found in ways.items()]
+    return lines
+
+
+def main(n: int, mb: float, before: Path | None) -> None:
     with tempfile.TemporaryDirectory() as tmp, Box.started() as box:
-        base = write_inputs(Path(tmp), mb)["base"]
+        inputs = write_inputs(Path(tmp), mb)
+        base = inputs["base"]
         size = base.stat().st_size / 1e6
         box.put("alice", base, "big.ipynb")
         done = box.run("alice", "git", "nbshare", box.user("bob"), "big.ipynb")
         cid = done.stdout.split("(id ")[1].split(")")[0]
         assert box.run("bob", "git", "nbcollab", "clone", cid).returncode == 0
-        alice = box.home("alice") / "notebooks" / "big"
+        alice, bob = (box.home(short) / "notebooks" / "big" for short in TWO)
         times = []
         for k in range(n):
             _round(box, k)
@@ -131,14 +144,18 @@ def main(n: int, mb: float) -> None:
             floor.append(time.perf_counter() - start)
         _round(box, n)
         new = _peak(box, cid)
-        old = _old_path(box, cid)
+        assert box.run("bob", "git", "nbcollab", "sync", cwd=bob).returncode == 0
+        synced = _sync_peak(box, n)
         _round(box, n + 1)
         profile = _profile(box, cid)
+        cases = _cases(Path(tmp), inputs, size, before)
     print(f"notebook: {size:.1f} MB; each publish merges two edited copies cell by cell")
     print(f"git nbpublish, end to end: median {statistics.median(times):.2f} s of {n}")
     print(f"git nbcollab list (ssh + gate round trip): median {statistics.median(floor):.2f} s")
     print(_shown("hub side of one more publish (target: under 4x)", new, size))
-    print(_shown("the same merge the old way (git runs the driver)", old, size))
+    print(_shown("bob's side of a sync merging alice's edit (target: under 4x)", synced, size))
+    print(f"each kind of history (bench/histories.py, load average {os.getloadavg()[0]:.1f}):")
+    print("\n".join(cases))
     print("hub side of one more publish, under cProfile, by own time:")
     print(profile)
 
@@ -147,4 +164,5 @@ if __name__ == "__main__":
     main(
         int(sys.argv[1]) if len(sys.argv) > 1 else 5,
         float(sys.argv[2]) if len(sys.argv) > 2 else 20,
+        Path(sys.argv[3]) if len(sys.argv) > 3 else None,
     )

@@ -29,7 +29,8 @@ def merge_driver(*, base: Path, ours: Path, theirs: Path, path: str) -> int:
         raise UserError(
             f"cannot read {e.filename}: {e.strerror} (git runs this with its own three files)"
         ) from None
-    if deferred.is_stand_in(ours):  # the tree merge merges this notebook once git is done
+    if any(deferred.is_stand_in(f) for f in (base, ours, theirs)):
+        ours.write_bytes(deferred.describe(ancestor, ours, theirs))  # the tree merge merges it
         return 1
     merged = filemerge.merge_file(ancestor, ours, theirs, settings)
     if settings.notes and merged.notes:  # which merge they belong to: ours before it is written

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from functools import cache
 from importlib.util import find_spec
 from typing import Any
@@ -41,13 +42,18 @@ def depth(doc: Any) -> int:
     return deepest
 
 
-def parse(data: bytes | str, versions: tuple[int, ...] = (4,)) -> dict[str, Any]:
-    """Decode the JSON of a notebook (its bytes, or its text) of one of `versions`; raises
-    ValueError with a short reason."""
+def parse(
+    data: bytes | str,
+    versions: tuple[int, ...] = (4,),
+    hook: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Decode the JSON of a notebook (its bytes, or its text) of one of `versions`, each object
+    through `hook` when given; raises ValueError with a short reason."""
     if not data or data.isspace():
         raise ValueError("the file is empty")
     try:
-        doc = json.loads(data if isinstance(data, str) else data.decode("utf-8"))
+        text = data if isinstance(data, str) else data.decode("utf-8")
+        doc = json.loads(text, object_hook=hook)
     except UnicodeDecodeError as e:
         raise ValueError(f"not UTF-8 text (byte {e.start})") from None
     except json.JSONDecodeError as e:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
@@ -50,10 +51,13 @@ def _validate(nb: Any, what: str) -> None:
         raise UserError(f"{what} is not a valid notebook: {_validation_reason(e)}") from None
 
 
-def read(data: bytes | str, what: str) -> NotebookNode:
-    """Parse and validate a v4 notebook; `what` names it in the one-line UserError if invalid."""
+def read(
+    data: bytes | str, what: str, hook: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> NotebookNode:
+    """Parse and validate a v4 notebook, each JSON object through `hook` when given; `what`
+    names it in the one-line UserError if invalid."""
     try:
-        doc = check.parse(data)
+        doc = check.parse(data, hook=hook)
         check.check_cells(doc)
     except ValueError as e:
         raise UserError(f"{what} is not a valid notebook: {check.short(str(e))}") from None
@@ -211,15 +215,25 @@ def _data(source: Source) -> bytes:
 
 def _side(source: Source, what: str, pool: payloads.Pool) -> Any:
     """A merge input, parsed and checked, its large outputs shared with the inputs read before
-    it; a file's bytes and text are let go once parsed."""
+    it (`payloads.lifted`); a file's bytes are let go before it is parsed. A notebook that is
+    not valid is read again as it is, for the error to say exactly where."""
+    data = _data(source)
+    try:
+        text, values = payloads.lifted(data, pool)
+    except UnicodeDecodeError:
+        text, values = "", {}
+    del data
+    try:
+        return read(text, what, payloads.sharing(pool, values))
+    except UserError:
+        pass
     data = _data(source)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         why = f"not UTF-8 text (byte {e.start})"  # as check.parse says it
         raise UserError(f"{what} is not a valid notebook: {why}") from None
-    del data
-    return payloads.shared(read(text, what), pool)
+    return read(text, what)
 
 
 def merge(

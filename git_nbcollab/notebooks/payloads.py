@@ -3,7 +3,7 @@
 Writing: json's indenting encoder runs in Python and spends ~0.25 s on a 20 MB notebook escaping
 image payloads that need no escaping (base64 text). `swap` puts tokens in their place that no
 notebook can contain (a NUL and a random hex), the writer writes the rest, and `put_back` puts
-the payloads back into the bytes, each written once. Merging: `shared` has the sides of a merge
+the payloads back into the bytes, each written once. Merging: `sharing` has the sides of a merge
 hold an image that nobody re-ran once, not three times.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/=]*")
@@ -64,17 +65,46 @@ def put_back(text: str, payloads: dict[str, str]) -> bytes:
     return out.getvalue()
 
 
-def shared(nb: Any, pool: Pool) -> Any:
-    """`nb` with each large output value that a notebook read before it (into `pool`) has too
-    replaced by that notebook's copy: the sides of a merge hold each image once."""
-    for cell in nb.cells:
-        for output in cell.get("outputs", ()):
-            data = output.get("data")
-            for mime, value in data.items() if isinstance(data, dict) else ():
-                if not isinstance(value, str) or len(value) < _PAYLOAD_MIN:
-                    continue
-                seen = pool.setdefault((len(value), value[:_PAYLOAD_MIN]), [])
-                data[mime] = next((v for v in seen if v == value), value)
-                if data[mime] is value:
-                    seen.append(value)
-    return nb
+# A large base64 value as Jupyter writes it after its key: in valid JSON, `": "` can only end a
+# key (a quote inside a string is escaped), and base64 needs no escaping.
+_LITERAL = re.compile(rb'": "([A-Za-z0-9+/=]{%d,})"' % _PAYLOAD_MIN)
+
+
+def _pooled(value: str, pool: Pool) -> str:
+    """The copy of `value` a notebook read before holds (into `pool`), else `value`."""
+    seen = pool.setdefault((len(value), value[:_PAYLOAD_MIN]), [])
+    found = next((v for v in seen if v == value), None)
+    if found is None:
+        seen.append(value)
+    return found or value
+
+
+def lifted(data: bytes, pool: Pool) -> tuple[str, dict[str, str]]:
+    """A notebook's bytes as text with each large base64 value a token, and the values by
+    token (shared through `pool`): the bytes and a whole text copy are never held together,
+    nor a second copy of an image a notebook read before holds. `sharing` puts them back."""
+    prefix = uuid.uuid4().hex
+    values: dict[str, str] = {}
+
+    def lift(match: re.Match[bytes]) -> bytes:
+        key = f"{prefix}-{len(values)}"
+        values[f"\0{key}"] = _pooled(match.group(1).decode("ascii"), pool)
+        return b'": "\\u0000' + key.encode() + b'"'
+
+    return _LITERAL.sub(lift, data).decode("utf-8"), values
+
+
+def sharing(pool: Pool, values: dict[str, str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A JSON object hook that puts the values `lifted` took out back, and gives each large
+    string a notebook read before holds too that notebook's copy, as it is parsed: the sides of
+    a merge hold an image once, and a side's own copy is let go as soon as it is made."""
+
+    def share(obj: dict[str, Any]) -> dict[str, Any]:
+        for key, value in obj.items():
+            if isinstance(value, str) and value[:1] == "\0" and value in values:
+                obj[key] = values[value]
+            elif isinstance(value, str) and len(value) >= _PAYLOAD_MIN:
+                obj[key] = _pooled(value, pool)
+        return obj
+
+    return share

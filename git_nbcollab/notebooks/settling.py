@@ -4,13 +4,14 @@ cell, or described; deletions as `resolve` says; anything else named for the use
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from git_nbcollab import proc
-from git_nbcollab.notebooks import choices, deferred, notebook
+from git_nbcollab.errors import UserError
+from git_nbcollab.notebooks import choices, deferred, filemerge, notebook
 from git_nbcollab.notebooks.filemerge import Settings
 
 if TYPE_CHECKING:
@@ -45,17 +46,34 @@ class Settling:
     asked: Asked
     env: dict[str, str]  # git's, to read blobs (the quarantine's too)
     folder: Path  # where blobs are written to be merged from their files
-    later: Mapping[str, deferred.Versions]  # the notebooks git left to us (see `deferred`)
+    later: Collection[str]  # the notebooks git left to us (see `deferred`)
     notes: list[str]  # what the merges kept or dropped, one line each
 
 
 def _blob_file(work: Settling, stages: dict[int, tuple[int, str]], stage: int) -> Path | None:
-    """A stage's blob in a file, streamed there by git (never held here), or None."""
-    if stage not in stages:
-        return None
-    path = work.folder / f"stage{stage}-{stages[stage][1]}"
-    git = ("git", *proc.GIT_ONE_BLOB, "cat-file", "blob", stages[stage][1])
-    proc.to_file(*git, path=path, env=work.env)
+    """A stage's blob in a file (see `_materialized`), or None."""
+    return _materialized(work, stages[stage][1]) if stage in stages else None
+
+
+def _materialized(work: Settling, blob: str) -> Path:
+    """A blob in a file, streamed there by git (never held here); a description of a merge
+    (a virtual base of deferred notebooks: `deferred.describe`) merged as git's driver run would
+    have, whose file holds both versions of the cells that collide."""
+    path = work.folder / f"blob-{blob}"
+    if path.exists():
+        return path
+    merge = deferred.described(work.repo, blob)
+    if merge is None:
+        git = ("git", *proc.GIT_ONE_BLOB, "cat-file", "blob", blob)
+        proc.to_file(*git, path=path, env=work.env)
+        return path
+    base, ours, theirs = (None if b is None else _materialized(work, b) for b in merge)
+    assert ours is not None and theirs is not None
+    try:
+        data = filemerge.merge_file(base, ours, theirs, work.settings).data
+    except UserError:  # the driver would have failed: git keeps ours as it was
+        data = ours.read_bytes()
+    path.write_bytes(data)
     return path
 
 
@@ -69,7 +87,10 @@ def settle(
             return [
                 f"{path}: changed by both {ours} and {theirs}; not a notebook, so merge it with git"
             ]
-        files = [_blob_file(work, stages, n) for n in (1, 2, 3)]
+        # both sides first: git reads them while nothing here is large (a virtual base is
+        # merged here, and this process keeps some of what that took)
+        sides_first = {n: _blob_file(work, stages, n) for n in (2, 3, 1)}
+        files = [sides_first[n] for n in (1, 2, 3)]
         assert files[1] is not None and files[2] is not None
         result = notebook.merge(
             files[0],
@@ -103,8 +124,10 @@ def _by_cell(
 ) -> tuple[int, str] | None:
     """A colliding notebook settled as chosen per cell, or (when asked) its cells described."""
     base, stages = sides
-    ours, theirs = (blob_data(repo, stages[n][1]) for n in (2, 3))
     chosen = asked.chosen.get((settings.names[1], path))
+    if chosen is None and not asked.detail:
+        return None
+    ours, theirs = (blob_data(repo, stages[n][1]) for n in (2, 3))
     if chosen is not None:
         data = choices.apply(base, ours, theirs, settings.names, settings.newer, chosen, path)
         return stages[2][0], str(repo.create_blob(data))

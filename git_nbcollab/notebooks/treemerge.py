@@ -103,17 +103,26 @@ def _git_env(gitdir: Path, quarantine: Path | None, scratch: Path | None = None)
     return env
 
 
+def _bases(commits: tuple[str, str], env: dict[str, str]) -> list[str] | None:
+    """Every merge base git's merge of `commits` reads: theirs, and for two (a criss-cross),
+    those of the merge of the two that makes the virtual base, recursively; None when there
+    is none, or more than two (whose order git merges them in would matter)."""
+    done = proc.run("git", "merge-base", "--all", *commits, env=env, check=False)
+    bases = done.stdout.decode().split()
+    if done.returncode not in (0, 1) or not 1 <= len(bases) <= 2:
+        return None
+    deeper = [] if len(bases) == 1 else _bases((bases[0], bases[1]), env)
+    return None if deeper is None else [*bases, *deeper]
+
+
 def _deferred(
     repo: pygit2.Repository, sides: tuple[Side, Side], env: dict[str, str]
 ) -> dict[str, deferred.Versions]:
     """The notebooks git's merge of the two sides would read only to merge them (see
-    `deferred`); none when the sides have no merge base or several (a criss-cross)."""
+    `deferred`)."""
     commits = (sides[0].commit, sides[1].commit)
-    done = proc.run("git", "merge-base", "--all", *commits, env=env, check=False)
-    bases = done.stdout.decode().split()
-    if done.returncode not in (0, 1) or len(bases) != 1:
-        return {}
-    return deferred.both_changed(repo, bases[0], *commits)
+    bases = _bases(commits, env)
+    return {} if bases is None else deferred.notebooks(repo, commits, bases)
 
 
 def _merge_tree(

@@ -12,20 +12,27 @@ import pytest
 from git_nbcollab.commands.merge_driver import merge_driver
 from git_nbcollab.notebooks import deferred, notebook, treemerge
 from git_nbcollab.notebooks.filemerge import Settings
+from git_nbcollab.notebooks.treemerge import Side
 from tests.notebooks.test_choices import _ids
-from tests.notebooks.test_treemerge import AUTHOR, SALES, edited, file_at, fork, git, sources
+from tests.notebooks.test_treemerge import (
+    AUTHOR,
+    SALES,
+    criss_cross,
+    edited,
+    file_at,
+    fork,
+    git,
+    sources,
+)
 
 NB = SALES.read_bytes()
 ALICE, BOB = edited(NB, 0, "# alice"), edited(NB, 2, "print('bob')")
 
 
-def changed(
-    tmp_path: Path, ours: dict[str, bytes | None], theirs: dict[str, bytes | None]
-) -> set[str]:
-    base = {"sales.ipynb": NB, "notes.txt": b"x\n"}
-    repo, alice, bob = fork(tmp_path, base, ours, theirs)
-    start = git(repo, "merge-base", alice.commit, bob.commit)
-    return set(deferred.both_changed(pygit2.Repository(str(repo)), start, alice.commit, bob.commit))
+def later(repo: Path, alice: Side, bob: Side) -> set[str]:
+    """The notebooks the tree merge defers in the merge of alice's and bob's tips."""
+    env = treemerge._git_env(repo / ".git", None)
+    return set(treemerge._deferred(pygit2.Repository(str(repo)), (alice, bob), env))
 
 
 @pytest.mark.parametrize(
@@ -38,7 +45,10 @@ def changed(
         ({"sales.ipynb": None, "q3.ipynb": ALICE}, {"sales.ipynb": BOB}, set()),
         # a version also found at another path could be compared as a rename
         ({"sales.ipynb": ALICE, "copy.ipynb": ALICE}, {"sales.ipynb": BOB}, set()),
-        ({"new.ipynb": ALICE}, {"new.ipynb": BOB}, set()),  # added by both: no merge base
+        ({"new.ipynb": ALICE}, {"new.ipynb": BOB}, {"new.ipynb"}),  # added by both
+        # added by both, and a file deleted: git could see a rename in the addition
+        ({"new.ipynb": ALICE, "notes.txt": None}, {"new.ipynb": BOB}, set()),
+        ({"new.ipynb": ALICE}, {"new.ipynb": BOB, "sales.ipynb": None}, set()),
     ],
 )
 def test_only_notebooks_git_would_read_just_to_merge_them_are_deferred(
@@ -47,17 +57,18 @@ def test_only_notebooks_git_would_read_just_to_merge_them_are_deferred(
     theirs: dict[str, bytes | None],
     expected: set[str],
 ) -> None:
-    assert changed(tmp_path, ours, theirs) == expected
+    repo, alice, bob = fork(tmp_path, {"sales.ipynb": NB, "notes.txt": b"x\n"}, ours, theirs)
+    assert later(repo, alice, bob) == expected
 
 
-def test_the_driver_leaves_a_stand_in_conflicted_and_untouched(tmp_path: Path) -> None:
-    stand_ins = []
-    for name in ("base", "ours", "theirs"):
-        stand_ins.append(tmp_path / name)
-        stand_ins[-1].write_bytes(deferred.MARK + b"0" * 40 + b"\n")
-    before = stand_ins[1].read_bytes()
-    assert merge_driver(base=stand_ins[0], ours=stand_ins[1], theirs=stand_ins[2], path="x") == 1
-    assert stand_ins[1].read_bytes() == before
+def test_the_driver_describes_what_it_was_handed_and_leaves_it_conflicted(tmp_path: Path) -> None:
+    base, ours, theirs = (tmp_path / name for name in ("base", "ours", "theirs"))
+    base.write_bytes(b"")  # added by both: git hands over an empty base
+    ours.write_bytes(deferred.MARK + b"1" * 40 + b"\n")
+    theirs.write_bytes(b'{"cells": []}')  # a real version (git read it): its content's blob
+    assert merge_driver(base=base, ours=ours, theirs=theirs, path="x") == 1
+    blob = notebook.blob_id(theirs)
+    assert ours.read_bytes() == deferred.MARK + f"merge - {'1' * 40} {blob}\n".encode()
 
 
 def test_git_merges_the_tree_with_stand_ins_and_leaves_the_real_versions(tmp_path: Path) -> None:
@@ -72,9 +83,9 @@ def test_git_merges_the_tree_with_stand_ins_and_leaves_the_real_versions(tmp_pat
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(names=("alice", "bob"), notes=f"{tmp}/notes")
         Path(settings.notes).touch()
-        start = git(repo, "merge-base", alice.commit, bob.commit)
-        later = deferred.both_changed(pyrepo, start, alice.commit, bob.commit)
-        _tree, stages = treemerge._merge_tree(pyrepo, (alice, bob), settings, None, later)
+        env = treemerge._git_env(repo / ".git", None)
+        deferring = treemerge._deferred(pyrepo, (alice, bob), env)
+        _tree, stages = treemerge._merge_tree(pyrepo, (alice, bob), settings, None, deferring)
         assert Path(settings.notes).read_text() == "", "the driver merged nothing"
     assert {n: blob for n, (_mode, blob) in stages["sales.ipynb"].items() if n > 1} == real
     assert not list(repo.glob(".git/refs/replace/*")), "the repo got no replace ref"
@@ -114,10 +125,8 @@ def test_deferred_merges_keep_every_cell_once_whatever_the_ids(tmp_path: Path, s
         {"sales.ipynb": ours},
         {"sales.ipynb": theirs},
     )
-    pyrepo = pygit2.Repository(str(repo))
-    start = git(repo, "merge-base", alice.commit, bob.commit)
-    assert set(deferred.both_changed(pyrepo, start, alice.commit, bob.commit)) == {"sales.ipynb"}
-    merged = treemerge.merge(pyrepo, [alice, bob], author=AUTHOR)
+    assert later(repo, alice, bob) == {"sales.ipynb"}
+    merged = treemerge.merge(pygit2.Repository(str(repo)), [alice, bob], author=AUTHOR)
     assert merged.commit is not None, merged.conflicts
     got = sources(file_at(repo, merged.commit, "sales.ipynb"))
     assert got == ["# alice", sources(NB)[1], "print('bob')", "alice = 1"], "each cell once"
@@ -136,3 +145,101 @@ def test_deferred_merges_keep_every_cell_once_whatever_the_ids(tmp_path: Path, s
 def mkdir(path: Path) -> Path:
     path.mkdir()
     return path
+
+
+def collapsed(data: bytes, value: bool) -> bytes:
+    """The notebook with cell 1's `collapsed` set: both sides setting it differently is noted."""
+    doc = json.loads(data)
+    doc["cells"][1]["metadata"]["collapsed"] = value
+    return json.dumps(doc).encode()
+
+
+def _history(tmp_path: Path, case: str, style: str) -> tuple[Path, Side, Side, str]:
+    """A repo, alice's and bob's tips and the notebook's path, for each kind of history."""
+
+    def ids(data: bytes, side: str) -> bytes:
+        return _ids(data, style, side)
+
+    base = {"sales.ipynb": ids(NB, "b"), "notes.txt": b"x\n"}
+    if case.startswith("both added"):
+        clash = case.endswith("collide")
+        mine = edited(NB, 2, "print('alice')") if clash else appended(NB, "a = 1")
+        ours = ids(collapsed(mine, False), "a")
+        theirs = ids(edited(NB, 2, "print('bob')") if clash else collapsed(NB, True), "t")
+        repo, alice, bob = fork(tmp_path, base, {"new.ipynb": ours}, {"new.ipynb": theirs})
+        return repo, alice, bob, "new.ipynb"
+    inner = case == "criss-cross, bases collide"
+    firsts = (edited(NB, 2, "print('a1')") if inner else ALICE, BOB)
+    both = notebook.merge(NB, *firsts, resolve="ours").notebook
+    assert both is not None
+    outer = case == "criss-cross, tips collide"
+    again = (
+        collapsed(edited(both, 1 if outer else 0, "# a2"), True),
+        collapsed(edited(both, 1 if outer else 2, "print('b2')"), False),
+    )
+    steps = {
+        "base": base,
+        "alice 1": {"sales.ipynb": ids(firsts[0], "a")},
+        "bob 1": {"sales.ipynb": ids(firsts[1], "t")},
+        "merged": {"sales.ipynb": ids(both, "m")},
+        "alice 2": {"sales.ipynb": ids(again[0], "a")},
+        "bob 2": {"sales.ipynb": ids(again[1], "t")},
+    }
+    return *criss_cross(tmp_path, steps), "sales.ipynb"
+
+
+def _outcome(repo: Path, merged: treemerge.Merged) -> tuple[str | None, tuple[str, ...], ...]:
+    tree = None if merged.commit is None else git(repo, "rev-parse", f"{merged.commit}^{{tree}}")
+    return tree, merged.conflicts, merged.notes
+
+
+CASES = [
+    "both added",
+    "both added, collide",
+    "criss-cross",
+    "criss-cross, bases collide",
+    "criss-cross, tips collide",
+]
+
+
+@pytest.mark.parametrize("style", ["none", "independent", "positional"])
+@pytest.mark.parametrize("case", CASES)
+def test_deferred_merges_equal_git_running_the_driver(
+    tmp_path: Path, case: str, style: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each kind of history merges the same (tree, conflicts, notes) whether git runs the
+    driver on the notebooks (as it still does across a rename, which git finds by content) or
+    the tree merge merges them after git."""
+    repo, alice, bob, path = _history(tmp_path, case, style)
+    assert later(repo, alice, bob) == {path}
+    pyrepo = pygit2.Repository(str(repo))
+    new = _outcome(repo, treemerge.merge(pyrepo, [alice, bob], author=AUTHOR))
+    monkeypatch.setattr(treemerge, "_deferred", lambda *args: {})
+    old = _outcome(repo, treemerge.merge(pyrepo, [alice, bob], author=AUTHOR))
+    assert new == old
+    if case.startswith("criss-cross"):
+        assert (new[0] is None) == case.endswith("collide"), new
+    assert new[2] or case.endswith("collide"), "both set `collapsed`: the merge says whose won"
+
+
+def test_a_criss_cross_whose_bases_added_the_notebook_keeps_git_s_whole_merge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The merge of the two merge bases sees the notebook added by both, with a file deleted
+    on a side: git could pair it with the deleted file by content, so git reads it."""
+    repo, alice, bob = criss_cross(
+        tmp_path,
+        {
+            "base": {"notes.txt": b"x\n", "old.txt": b"y\n"},
+            "alice 1": {"sales.ipynb": ALICE, "old.txt": None},
+            "bob 1": {"sales.ipynb": BOB},
+            "merged": {"sales.ipynb": ALICE},
+            "alice 2": {"sales.ipynb": edited(ALICE, 1, "# a2")},
+            "bob 2": {"sales.ipynb": collapsed(ALICE, True)},
+        },
+    )
+    assert later(repo, alice, bob) == set()
+    pyrepo = pygit2.Repository(str(repo))
+    new = _outcome(repo, treemerge.merge(pyrepo, [alice, bob], author=AUTHOR))
+    monkeypatch.setattr(treemerge, "_deferred", lambda *args: {})
+    assert new == _outcome(repo, treemerge.merge(pyrepo, [alice, bob], author=AUTHOR))

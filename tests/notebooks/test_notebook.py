@@ -303,3 +303,39 @@ def test_shareable_keeps_a_good_notebook_byte_for_byte() -> None:
 def test_shareable_still_refuses_what_is_not_a_notebook(name: str) -> None:
     with pytest.raises(UserError, match=r"^alice.ipynb is not a valid notebook: "):
         notebook.shareable(BAD_INPUTS[name], "alice.ipynb")
+
+
+def test_merge_inputs_read_as_nbformat_reads_them_with_their_images_held_once() -> None:
+    """A merge reads each side with its large base64 values taken out of the bytes first
+    (`payloads.lifted`): what it reads must equal a plain read, whatever a cell's text holds."""
+    png = base64.b64encode(b"\x89PNG" + bytes(range(256)) * 40).decode()
+    tricky = f'x = {{"k": "{png}"}}'  # in the JSON: \"k\": \"<base64>\", escaped
+    lookalike = "\0" + "ab" * 16 + "-0"  # what a lifted value's token looks like
+    image = {"output_type": "display_data", "metadata": {}, "data": {"image/png": png}}
+    doc = json.loads(VALID)
+    doc["cells"] = [
+        {"cell_type": "code", "id": "a", "metadata": {}, "execution_count": 1, "source": tricky,
+         "outputs": [image, {"output_type": "stream", "name": "stdout", "text": lookalike}]},
+    ]  # fmt: skip
+    data = notebook.dumps(notebook.read(json.dumps(doc), "nb"))
+    assert b'": "' + png.encode() + b'"' in data, "written as Jupyter writes it"
+    pool: dict[Any, Any] = {}
+    ours, theirs = (notebook._side(data, side, pool) for side in ("ours", "theirs"))
+    assert ours == theirs == notebook.read(data, "plain")
+    images = [nb.cells[0].outputs[0].data["image/png"] for nb in (ours, theirs)]
+    assert images[0] is images[1], "the image is held once for both sides"
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [b'", "x": 1 ]}', b'"}\xff', b'", "nbformat": "4"}'],  # bad JSON, not UTF-8, not a notebook
+)
+def test_a_broken_merge_input_is_refused_as_a_plain_read_refuses_it(broken: bytes) -> None:
+    png = base64.b64encode(bytes(range(256)) * 40)
+    data = b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [], "x": "' + png
+    data += broken
+    with pytest.raises(UserError) as plain:
+        notebook.read(data, "ours")
+    with pytest.raises(UserError) as merged:
+        notebook._side(data, "ours", {})
+    assert str(merged.value) == str(plain.value)

@@ -84,7 +84,7 @@ def check_cells(doc: dict[str, Any]) -> None:
         seen.add(cell_id)
 
 
-def checked(data: bytes) -> dict[str, Any]:
+def checked(data: bytes | str) -> dict[str, Any]:
     """The parsed notebook, if `notebook.read` accepts it; else ValueError with the reason."""
     doc = parse(data)
     check_cells(doc)

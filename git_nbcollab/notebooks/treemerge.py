@@ -133,8 +133,7 @@ def _merge_tree(
         scratch = folder / "scratch.git"
         deferred.scratch_git_dir(scratch, gitdir / "config", later)
     env = _git_env(gitdir, quarantine, scratch) | settings.env() | {"PYTHONPATH": _PACKAGE_DIR}
-    # the driver's own entry point: not the CLI, whose parsers cost a driver run more than it
-    command = f"{shlex.quote(sys.executable)} -m git_nbcollab.commands.merge_driver %O %A %B %P"
+    command = _driver_command(bool(later))
     # the repo's own info/attributes (`leave_notebooks_to_us`) wins over this file; the file
     # covers repos without one
     attributes = folder / "attributes"
@@ -169,6 +168,17 @@ def _merge_tree(
         mode, blob, stage = info.split()
         stages.setdefault(path, {})[int(stage)] = (int(mode, 8), blob)
     return tree, stages
+
+
+def _driver_command(stand_ins: bool) -> str:
+    """The driver's own entry point (not the CLI, whose parsers cost a driver run more than
+    it); with `stand_ins`, a stand-in is left conflicted by the shell, as the driver would
+    (`deferred.is_stand_in`), without starting Python for it."""
+    command = f"{shlex.quote(sys.executable)} -m git_nbcollab.commands.merge_driver %O %A %B %P"
+    if not stand_ins:
+        return command
+    mark = shlex.quote(deferred.MARK.decode())
+    return f'case "$(head -c {len(deferred.MARK)} %A)" in {mark}) exit 1;; esac; exec {command}'
 
 
 def _notes(repo: pygit2.Repository, sides: tuple[Side, Side], notes_file: Path) -> list[str]:

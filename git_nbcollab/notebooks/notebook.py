@@ -277,10 +277,10 @@ def _written(merged: dict[str, Any]) -> bytes:
     without ids and repeated ids new ones, in place, and `check` refuses both)."""
     try:
         check.check_cells(merged)
-        error = check.schema_error(merged)
+        valid = check.schema_error(merged) is None
     except ValueError:
-        error = "cells"
-    if error is None:
+        valid = False
+    if valid:
         return dumps(merged)
     merged_nb = _nbformat().from_dict(merged)
     try:

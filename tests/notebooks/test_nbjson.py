@@ -12,8 +12,12 @@ from typing import Any
 
 import pytest
 
+from git_nbcollab.errors import UserError
 from git_nbcollab.notebooks import check, nbjson, notebook
+from tests.box import FIXTURES
 from tests.notebooks.test_check import REAL, SALES
+
+FIXTURE = FIXTURES / "notebooks"
 
 
 def _v4(paths: list[Path]) -> list[Path]:
@@ -117,3 +121,18 @@ def test_a_merge_imports_neither_nbformat_nor_jsonschema() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_merge_the_check_refuses_goes_through_nbformat_as_before() -> None:
+    """Where the check refuses a merged notebook, nbformat validates it as it always did: it
+    gives a 4.5 cell without an id one (in place), and refuses what breaks its schema."""
+    doc = copy.deepcopy(SALES)
+    del doc["cells"][1]["id"]
+    written = json.loads(notebook._written(doc))
+    ids = [c["id"] for c in written["cells"]]
+    assert len(set(ids)) == len(ids) == len(SALES["cells"]) and all(ids)
+    doc = copy.deepcopy(SALES)
+    doc["cells"][1]["outputs"] = "not a list"
+    with pytest.raises(UserError, match=r"^refusing to write the merge: the merged result is not"):
+        notebook._written(doc)
+    assert notebook._written(copy.deepcopy(SALES)) == (FIXTURE / "sales.ipynb").read_bytes()

@@ -31,7 +31,7 @@ from pathlib import Path
 from git_nbcollab import repo
 from git_nbcollab.notebooks import treemerge
 if sys.argv[1] == "old":
-    treemerge._deferred = lambda *args: {}
+    treemerge._deferred = lambda *args: ({}, False)
 with repo.staging(Path(sys.argv[2])) as staged:
     sides = [treemerge.Side(n, c) for n, c in zip(("alice", "bob"), sys.argv[3:])]
     merged = treemerge.merge(staged.repo, sides, author=("a", "a@example.invalid"))

@@ -125,12 +125,8 @@ def _add_root(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _admin_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
-    init = commands.add_parser(
-        "init",
-        help="set up the hub (as root)",
-        description="Set up the hub, its service account and team group.",
-    )
+def _init(init: Parser) -> None:
+    init.description = "Set up the hub, its service account and team group."
     init.add_argument(
         "--root", type=Path, default=None, help="the hub's folder (default: /srv/nbcollab)"
     )
@@ -170,7 +166,8 @@ def _admin_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
         " cannot be run by everyone (default: /opt/git-nbcollab)",
     )
 
-    user = commands.add_parser("user", help="add, list and remove teammates (as root)")
+
+def _user(user: Parser) -> None:
     actions = user.add_subparsers(dest="action", required=True)
     add = actions.add_parser("add", help="make a unix user a teammate, with a key for the hub")
     add.add_argument("name")
@@ -192,8 +189,6 @@ def _admin_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     list_users = actions.add_parser("list", help="list teammates")
     for parser in (add, remove, key_add, list_users):
         _add_root(parser)
-    _backup_parsers(commands)
-    _log_parser(commands)
 
 
 def _check_settings_parser(init: argparse.ArgumentParser) -> None:
@@ -221,13 +216,9 @@ def _check_settings_parser(init: argparse.ArgumentParser) -> None:
     )
 
 
-def _log_parser(commands: argparse._SubParsersAction[Parser]) -> None:
-    log = commands.add_parser(
-        "log",
-        help="who did what on the hub: the audit log (as root or the service account)",
-        description="Every request through the gate and every change the hub makes, oldest first.",
-        epilog="example: git nbcollab log --collab alice,bob:analysis --since 3d",
-    )
+def _log(log: Parser) -> None:
+    log.description = "Every request through the gate and every change the hub makes, oldest first."
+    log.epilog = "example: git nbcollab log --collab alice,bob:analysis --since 3d"
     log.add_argument("--collab", metavar="SPEC", help="only this collaboration: id or members:name")
     log.add_argument("--user", metavar="NAME", help="only what this teammate did")
     log.add_argument("--since", metavar="WHEN", help="30m, 2h, 3d ago, or a UTC date or time")
@@ -235,12 +226,10 @@ def _log_parser(commands: argparse._SubParsersAction[Parser]) -> None:
     _add_root(log)
 
 
-def _backup_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
-    backup = commands.add_parser(
-        "backup",
-        help="the off-box mirror: status, run, verify (as root or the service account)",
-        description="Every push queues an incremental bundle that a detached uploader sends to"
-        " the mirror. These commands show, drain and check that mirror.",
+def _backup(backup: Parser) -> None:
+    backup.description = (
+        "Every push queues an incremental bundle that a detached uploader sends to"
+        " the mirror. These commands show, drain and check that mirror."
     )
     actions = backup.add_subparsers(dest="action", required=True)
     status = actions.add_parser("status", help="the mirror, the queue and the last error")
@@ -252,12 +241,15 @@ def _backup_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     for parser in (status, run, verify):
         _add_root(parser)
     _add_json(status)
-    restore = commands.add_parser(
-        "restore",
-        help="rebuild collaborations and the published tree from a mirror (as root)",
-        description="Rebuild a hub from its mirror into a hub made by `git nbcollab init`."
-        " Everything is checked before anything is moved into place.",
-        epilog="example: git nbcollab restore --from s3://bucket/nbcollab --root /srv/nbcollab",
+
+
+def _restore(restore: Parser) -> None:
+    restore.description = (
+        "Rebuild a hub from its mirror into a hub made by `git nbcollab init`."
+        " Everything is checked before anything is moved into place."
+    )
+    restore.epilog = (
+        "example: git nbcollab restore --from s3://bucket/nbcollab --root /srv/nbcollab"
     )
     restore.add_argument(
         "--from", dest="source", required=True, help="the mirror: s3://BUCKET/PREFIX or a folder"
@@ -267,12 +259,10 @@ def _backup_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     restore.add_argument("--root", type=Path, required=True, help="the hub to restore into")
 
 
-def _work_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
-    sync = commands.add_parser(
-        "sync",
-        help="commit your work, merge the others' cell by cell, push",
-        description="Commit your changes to your branch, fetch the others' branches, merge them"
-        " in cell by cell, and push. Stops before writing anything if edits collide.",
+def _sync(sync: Parser) -> None:
+    sync.description = (
+        "Commit your changes to your branch, fetch the others' branches, merge them"
+        " in cell by cell, and push. Stops before writing anything if edits collide."
     )
     side = sync.add_mutually_exclusive_group()
     for choice, what in (
@@ -300,7 +290,9 @@ def _work_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
         help="commit notebooks exactly as saved, even one saved from a tab opened before the"
         " last sync (which would put back your teammates' cells as they were)",
     )
-    project = commands.add_parser("project", help="the collaboration's project metadata")
+
+
+def _project(project: Parser) -> None:
     setter = project.add_subparsers(dest="project_action", required=True).add_parser(
         "set", help="set title, task link or tags (copied into every published version)"
     )
@@ -314,25 +306,32 @@ def _work_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
         help="a shell command every published version must pass, run in its files as the check"
         ' runner ("" removes it)',
     )
-    versions = commands.add_parser("versions", help="published versions, authors, messages")
+
+
+def _versions(versions: Parser) -> None:
     versions.add_argument(
         "which", nargs="?", help="a collaboration or a NotebookName (default: this working copy's)"
     )
-    show = commands.add_parser("show", help="where a published version is")
+    _add_json(versions)
+
+
+def _show(show: Parser) -> None:
     show.add_argument("version", help="NotebookName:vX.Y.Z")
     show.add_argument(
         "--fetch",
         action="store_true",
         help="fetch the published file from the hub into this folder (on a laptop)",
     )
-    driver = commands.add_parser(
-        "merge-driver",
-        help="git's merge driver for notebooks (working copies register it)",
-        description="Merge one notebook cell by cell, as sync does, for git (pull, stash pop,"
+    _add_json(show)
+
+
+def _merge_driver(driver: Parser) -> None:
+    driver.description = (
+        "Merge one notebook cell by cell, as sync does, for git (pull, stash pop,"
         " rebase): writes the result into OURS; exit 0 when clean, 1 when cells collide (each"
-        " then holds both versions between <<<<<<< and >>>>>>> markers).",
-        epilog="git config: merge.nbcollab.driver = git nbcollab merge-driver %%O %%A %%B %%P",
+        " then holds both versions between <<<<<<< and >>>>>>> markers)."
     )
+    driver.epilog = "git config: merge.nbcollab.driver = git nbcollab merge-driver %%O %%A %%B %%P"
     for name, what in (
         ("base", "the common ancestor's version (%%O; empty if both added the notebook)"),
         ("ours", "our version, replaced by the result (%%A)"),
@@ -340,24 +339,19 @@ def _work_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     ):
         driver.add_argument(name, type=Path, help=what)
     driver.add_argument("path", nargs="?", default="", help="the notebook's path in the repo (%%P)")
-    for parser in (versions, show):
-        _add_json(parser)
 
 
-def _check_parser(commands: argparse._SubParsersAction[Parser]) -> None:
+def _check(check: Parser) -> None:
     from git_nbcollab.checks.report import Limits  # a dataclass of defaults: no heavy import
 
-    check = commands.add_parser(
-        "check",
-        help="execute a notebook and check it, as publish does: valid, executes, reproduces,"
-        " secrets, size",
-        description="Run the checks a published version gets on a notebook file: valid"
+    check.description = (
+        "Run the checks a published version gets on a notebook file: valid"
         " (nbformat, strict); executes top to bottom on the kernel it names, within the limits,"
         " with no error; reproduces its text outputs; holds no secrets; is under the size"
         " limits. Its code runs on a throwaway copy of its folder, as you (as root: as the"
-        " --runner account, never as root). Exit 1 when a check fails.",
-        epilog="example: git nbcollab check analysis/analysis.ipynb --timeout 300",
+        " --runner account, never as root). Exit 1 when a check fails."
     )
+    check.epilog = "example: git nbcollab check analysis/analysis.ipynb --timeout 300"
     check.add_argument(
         "path",
         type=Path,
@@ -394,25 +388,56 @@ def _add_json(parser: Parser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON, for scripts")
 
 
-def _nbcollab_parser() -> Parser:
+def _clone(clone: Parser) -> None:
+    clone.add_argument("spec", help="collaboration id, or members and name: alice,bob:analysis")
+    clone.add_argument("directory", nargs="?", type=Path, help="default: the collaboration name")
+
+
+def _lab(lab: Parser) -> None:
+    lab.description = (
+        "Start your own JupyterLab from the team's runtime, rooted at ~/notebooks,"
+        " on 127.0.0.1 with a fresh token; print its URL and the ssh line for a laptop."
+    )
+    lab.add_argument("--port", type=int, help="the port to listen on (default: a free one)")
+
+
+# Each command of `git nbcollab`: its help (as `-h` lists it) and what adds its arguments.
+COMMANDS: dict[str, tuple[str, Callable[[Parser], None]]] = {
+    "list": ("your collaborations: id, name, members, branches", _add_json),
+    "clone": ("make a working copy of a collaboration", _clone),
+    "sync": ("commit your work, merge the others' cell by cell, push", _sync),
+    "project": ("the collaboration's project metadata", _project),
+    "versions": ("published versions, authors, messages", _versions),
+    "show": ("where a published version is", _show),
+    "merge-driver": (
+        "git's merge driver for notebooks (working copies register it)",
+        _merge_driver,
+    ),
+    "check": (
+        "execute a notebook and check it, as publish does: valid, executes, reproduces,"
+        " secrets, size",
+        _check,
+    ),
+    "lab": ("start your own JupyterLab (on 127.0.0.1, with a token), rooted at ~/notebooks", _lab),
+    "init": ("set up the hub (as root)", _init),
+    "user": ("add, list and remove teammates (as root)", _user),
+    "backup": ("the off-box mirror: status, run, verify (as root or the service account)", _backup),
+    "restore": ("rebuild collaborations and the published tree from a mirror (as root)", _restore),
+    "log": ("who did what on the hub: the audit log (as root or the service account)", _log),
+}
+
+
+def _nbcollab_parser(command: str | None = None) -> Parser:
+    """The parser of every command; with `command`, only that one's arguments are added (the
+    others are listed with their help, as `-h` shows them): a sync does not build init's."""
     parser = Parser(
         prog="git nbcollab", description="Collaborate on notebooks through the team's hub."
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    _add_json(commands.add_parser("list", help="your collaborations: id, name, members, branches"))
-    clone = commands.add_parser("clone", help="make a working copy of a collaboration")
-    clone.add_argument("spec", help="collaboration id, or members and name: alice,bob:analysis")
-    clone.add_argument("directory", nargs="?", type=Path, help="default: the collaboration name")
-    _work_parsers(commands)
-    _check_parser(commands)
-    lab = commands.add_parser(
-        "lab",
-        help="start your own JupyterLab (on 127.0.0.1, with a token), rooted at ~/notebooks",
-        description="Start your own JupyterLab from the team's runtime, rooted at ~/notebooks,"
-        " on 127.0.0.1 with a fresh token; print its URL and the ssh line for a laptop.",
-    )
-    lab.add_argument("--port", type=int, help="the port to listen on (default: a free one)")
-    _admin_parsers(commands)
+    for name, (what, add_arguments) in COMMANDS.items():
+        sub = commands.add_parser(name, help=what)
+        if command in (None, name):
+            add_arguments(sub)
     return parser
 
 
@@ -535,8 +560,10 @@ def _nbcollab_command(args: argparse.Namespace) -> Callable[[], int]:
 
 
 def nbcollab(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((w for w in words if not w.startswith("-")), None)  # no options before it
     return run_main(
-        "git nbcollab", lambda: _nbcollab_command(_nbcollab_parser().parse_args(argv))()
+        "git nbcollab", lambda: _nbcollab_command(_nbcollab_parser(command).parse_args(words))()
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from git_nbcollab.cli import PARSERS, parse_nbpublish
+from git_nbcollab.cli import COMMANDS, PARSERS, _nbcollab_parser, parse_nbpublish
 from tests.box import Box
 
 TOP = Path(__file__).resolve().parent.parent
@@ -114,3 +114,26 @@ def test_nbpublish_takes_options_and_the_spec_in_any_order(argv: list[str]) -> N
     assert name == "Name"
     assert args.spec == ("SPEC" if "SPEC" in argv else None)
     assert args.message == ("Q3 figures" if "Q3 figures" in argv else "x" if "x" in argv else "")
+
+
+def _helps(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Every (sub)command's help text under `parser`, by its prog."""
+    found = {parser.prog: parser.format_help()}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _helps(sub)
+    return found
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_command_parsed_alone_has_the_help_it_has_among_all(command: str) -> None:
+    """`git nbcollab COMMAND` builds only its own arguments: its help, and the list of the
+    commands, are as when every command is built."""
+
+    def mine(helps: dict[str, str]) -> dict[str, str]:
+        return {p: h for p, h in helps.items() if p.split()[2:3] in ([], [command])}
+
+    alone = _helps(_nbcollab_parser(command))
+    assert mine(alone) == mine(_helps(_nbcollab_parser()))
+    assert len(alone) >= len(COMMANDS), "the others are listed too"

@@ -55,3 +55,13 @@ def test_list_loads_no_tempfile_and_its_hub_side_no_dataclasses() -> None:
     assert "tempfile" not in loaded_after(PATHS["git nbcollab list (client)"])
     hub = loaded_after("import git_nbcollab.gate\nfrom git_nbcollab.hub import ops")
     assert {"tempfile", "dataclasses", "git_nbcollab.repo"} & hub == set()
+
+
+def test_a_command_builds_no_other_commands_parser() -> None:
+    """`git nbcollab sync` does not build init's or check's arguments (check's import the
+    limits' dataclass)."""
+    modules = loaded_after("from git_nbcollab.cli import nbcollab\nnbcollab(['sync', '-h'])")
+    assert "git_nbcollab.checks.report" not in modules
+    assert "git_nbcollab.checks.report" in loaded_after(
+        "from git_nbcollab.cli import nbcollab\nnbcollab(['check', '-h'])"
+    ), "the check above can fail"

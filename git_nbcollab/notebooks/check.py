@@ -90,9 +90,12 @@ def check_cells(doc: dict[str, Any]) -> None:
         seen.add(cell_id)
 
 
-def checked(data: bytes) -> dict[str, Any]:
-    """The parsed notebook, if `notebook.read` accepts it; else ValueError with the reason."""
-    doc = parse(data)
+def checked(
+    data: bytes | str, hook: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The parsed notebook (each JSON object through `hook` when given), if `notebook.read`
+    accepts it; else ValueError with the reason."""
+    doc = parse(data, hook=hook)
     check_cells(doc)
     if error := schema_error(doc):
         raise ValueError(error)

@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 from git_nbcollab.errors import UserError
-from git_nbcollab.notebooks import cellkeys, check, payloads
+from git_nbcollab.notebooks import cellkeys, check, nbjson, payloads
 from git_nbcollab.notebooks.cellmerge import Conflict, MergeResult, Options, merge_notebooks
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def dumps(nb: Any) -> bytes:
     """Serialise as Jupyter does (nbformat's writer: sorted keys, indent 1, lines split), with the
     trailing newline Jupyter adds."""
     light, taken = payloads.swap(nb)
-    return payloads.put_back(_nbformat().v4.writes(_nbformat().from_dict(light)), taken)
+    return payloads.put_back(nbjson.writes(light), taken)
 
 
 def _cell_keys(base: Any, ours: Any, theirs: Any) -> cellkeys.Keys:
@@ -183,7 +183,7 @@ def _empty_like(nb: Any) -> Any:
     deleted by theirs, and every key set differently would go to theirs whatever `newer` says.
     """
     empty = {"nbformat": 4, "nbformat_minor": nb.nbformat_minor, "metadata": {}, "cells": []}
-    return _nbformat().from_dict(empty)
+    return nbjson.from_dict(empty)
 
 
 Source = bytes | Path  # a notebook's bytes, or its file: read when needed, held no longer
@@ -224,7 +224,7 @@ def _side(source: Source, what: str, pool: payloads.Pool) -> Any:
         text, values = "", {}
     del data
     try:
-        return read(text, what, payloads.sharing(pool, values))
+        return _parsed(text, what, payloads.sharing(pool, values))
     except UserError:
         pass
     data = _data(source)
@@ -234,6 +234,15 @@ def _side(source: Source, what: str, pool: payloads.Pool) -> Any:
         why = f"not UTF-8 text (byte {e.start})"  # as check.parse says it
         raise UserError(f"{what} is not a valid notebook: {why}") from None
     return read(text, what)
+
+
+def _parsed(text: str, what: str, hook: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
+    """`read(text, what, hook)`, without importing nbformat where `check` finds the notebook
+    valid (the same schema: tests/notebooks/test_check.py); else `read` says why."""
+    try:
+        return nbjson.to_node(check.checked(text, hook))
+    except ValueError:
+        return read(text, what, hook)
 
 
 def merge(
@@ -273,13 +282,23 @@ def merge(
     for side, source in ((nb_ours, ours), (nb_theirs, theirs)):
         if merged == side:  # a notebook that passes through unchanged keeps its bytes
             return MergeResult(_data(source), (), outcome.notes)
-    merged_nb = _nbformat().from_dict(merged)
-    _validate_merged(merged_nb)
-    return MergeResult(dumps(merged_nb), (), outcome.notes)
+    return MergeResult(_written(merged), (), outcome.notes)
 
 
-def _validate_merged(nb: Any) -> None:
+def _written(merged: dict[str, Any]) -> bytes:
+    """The merged notebook as written, once valid. nbformat's validation is skipped where
+    `check` finds it valid (then nbformat would change nothing: its validate gives cells
+    without ids and repeated ids new ones, in place, and `check` refuses both)."""
     try:
-        _validate(nb, "the merged result")
+        check.check_cells(merged)
+        valid = check.schema_error(merged) is None
+    except ValueError:
+        valid = False
+    if valid:
+        return dumps(merged)
+    merged_nb = _nbformat().from_dict(merged)
+    try:
+        _validate(merged_nb, "the merged result")
     except UserError as e:
         raise UserError(f"refusing to write the merge: {e}") from None
+    return dumps(merged_nb)

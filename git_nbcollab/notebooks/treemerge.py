@@ -117,12 +117,14 @@ def _bases(commits: tuple[str, str], env: dict[str, str]) -> list[str] | None:
 
 def _deferred(
     repo: pygit2.Repository, sides: tuple[Side, Side], env: dict[str, str]
-) -> dict[str, deferred.Versions]:
+) -> tuple[dict[str, deferred.Versions], bool]:
     """The notebooks git's merge of the two sides would read only to merge them (see
-    `deferred`)."""
+    `deferred`), and whether the history is a criss-cross (git merges merge bases)."""
     commits = (sides[0].commit, sides[1].commit)
     bases = _bases(commits, env)
-    return {} if bases is None else deferred.notebooks(repo, commits, bases)
+    if bases is None:
+        return {}, False
+    return deferred.notebooks(repo, commits, bases), len(bases) > 1
 
 
 def _merge_tree(
@@ -131,6 +133,7 @@ def _merge_tree(
     settings: Settings,
     quarantine: Path | None,
     later: Mapping[str, deferred.Versions],
+    criss_cross: bool,
 ) -> tuple[str, Stages]:
     """git's own merge (`ort`: renames, a virtual base for criss-cross histories), notebooks
     through our driver, those in `later` left conflicted for `_settle`; the tree (conflicted
@@ -142,8 +145,7 @@ def _merge_tree(
         scratch = folder / "scratch.git"
         deferred.scratch_git_dir(scratch, gitdir / "config", later)
     env = _git_env(gitdir, quarantine, scratch) | settings.env() | {"PYTHONPATH": _PACKAGE_DIR}
-    # the driver's own entry point: not the CLI, whose parsers cost a driver run more than it
-    command = f"{shlex.quote(sys.executable)} -m git_nbcollab.commands.merge_driver %O %A %B %P"
+    command = _driver_command(stand_ins=bool(later) and not criss_cross)
     # the repo's own info/attributes (`leave_notebooks_to_us`) wins over this file; the file
     # covers repos without one
     attributes = folder / "attributes"
@@ -180,6 +182,18 @@ def _merge_tree(
     return tree, stages
 
 
+def _driver_command(*, stand_ins: bool) -> str:
+    """The driver's own entry point (not the CLI, whose parsers cost a driver run more than
+    it); with `stand_ins`, a stand-in is left conflicted by the shell, as the driver would
+    (`deferred.is_stand_in`), without starting Python for it. Not in a criss-cross history:
+    what the driver writes for a virtual base is that base (`deferred.describe`)."""
+    command = f"{shlex.quote(sys.executable)} -m git_nbcollab.commands.merge_driver %O %A %B %P"
+    if not stand_ins:
+        return command
+    mark = shlex.quote(deferred.MARK.decode())
+    return f'case "$(head -c {len(deferred.MARK)} %A)" in {mark}) exit 1;; esac; exec {command}'
+
+
 def _notes(repo: pygit2.Repository, sides: tuple[Side, Side], notes_file: Path) -> list[str]:
     """The notes of the driver runs that merged the two sides' own notebooks (the runs that made
     a virtual base for a criss-cross history merged older versions: theirs are left out)."""
@@ -214,8 +228,8 @@ def _merge_two(
         settings = Settings(settings.newer, settings.resolve, settings.names, f"{tmp}/notes")
         Path(settings.notes).touch()
         env = _git_env(Path(repo.path), quarantine)
-        later = _deferred(repo, sides, env)
-        tree, conflicted = _merge_tree(repo, sides, settings, quarantine, later)
+        later, criss_cross = _deferred(repo, sides, env)
+        tree, conflicted = _merge_tree(repo, sides, settings, quarantine, later, criss_cross)
         notes = _notes(repo, sides, Path(settings.notes))
         work = Settling(repo, settings, asked, env, Path(tmp), later, notes)
         return _finish(work, sides, who, tree, conflicted)

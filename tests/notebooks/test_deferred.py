@@ -32,7 +32,7 @@ ALICE, BOB = edited(NB, 0, "# alice"), edited(NB, 2, "print('bob')")
 def later(repo: Path, alice: Side, bob: Side) -> set[str]:
     """The notebooks the tree merge defers in the merge of alice's and bob's tips."""
     env = treemerge._git_env(repo / ".git", None)
-    return set(treemerge._deferred(pygit2.Repository(str(repo)), (alice, bob), env))
+    return set(treemerge._deferred(pygit2.Repository(str(repo)), (alice, bob), env)[0])
 
 
 @pytest.mark.parametrize(
@@ -84,8 +84,10 @@ def test_git_merges_the_tree_with_stand_ins_and_leaves_the_real_versions(tmp_pat
         settings = Settings(names=("alice", "bob"), notes=f"{tmp}/notes")
         Path(settings.notes).touch()
         env = treemerge._git_env(repo / ".git", None)
-        deferring = treemerge._deferred(pyrepo, (alice, bob), env)
-        _tree, stages = treemerge._merge_tree(pyrepo, (alice, bob), settings, None, deferring)
+        deferring, criss_cross = treemerge._deferred(pyrepo, (alice, bob), env)
+        _tree, stages = treemerge._merge_tree(
+            pyrepo, (alice, bob), settings, None, deferring, criss_cross
+        )
         assert Path(settings.notes).read_text() == "", "the driver merged nothing"
     assert {n: blob for n, (_mode, blob) in stages["sales.ipynb"].items() if n > 1} == real
     assert not list(repo.glob(".git/refs/replace/*")), "the repo got no replace ref"
@@ -214,7 +216,7 @@ def test_deferred_merges_equal_git_running_the_driver(
     assert later(repo, alice, bob) == {path}
     pyrepo = pygit2.Repository(str(repo))
     new = _outcome(repo, treemerge.merge(pyrepo, [alice, bob], author=AUTHOR))
-    monkeypatch.setattr(treemerge, "_deferred", lambda *args: {})
+    monkeypatch.setattr(treemerge, "_deferred", lambda *args: ({}, False))
     old = _outcome(repo, treemerge.merge(pyrepo, [alice, bob], author=AUTHOR))
     assert new == old
     if case.startswith("criss-cross"):
@@ -241,5 +243,5 @@ def test_a_criss_cross_whose_bases_added_the_notebook_keeps_git_s_whole_merge(
     assert later(repo, alice, bob) == set()
     pyrepo = pygit2.Repository(str(repo))
     new = _outcome(repo, treemerge.merge(pyrepo, [alice, bob], author=AUTHOR))
-    monkeypatch.setattr(treemerge, "_deferred", lambda *args: {})
+    monkeypatch.setattr(treemerge, "_deferred", lambda *args: ({}, False))
     assert new == _outcome(repo, treemerge.merge(pyrepo, [alice, bob], author=AUTHOR))

@@ -302,3 +302,38 @@ def test_the_virtual_base_of_notebooks_is_merged_cell_by_cell(tmp_path: Path) ->
     got = sources(file_at(repo, merged.commit, "sales.ipynb"))
     both = notebook.merge(nb, *firsts).notebook
     assert both is not None and got == [*sources(both), "alice_2 = 2", "bob_2 = 2"]
+
+
+@pytest.mark.parametrize("style", ["none", "independent", "positional"])
+@pytest.mark.parametrize("renamed", [False, True])
+def test_python_starts_only_for_notebooks_git_merges_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, renamed: bool, style: str
+) -> None:
+    """A notebook left to the tree merge (a stand-in, see `deferred`) is left conflicted by
+    the driver command's shell: no Python start for it. A renamed one still goes through the
+    driver. Both merge cell by cell, each cell once, whatever the cell ids."""
+    import sys
+
+    from tests.notebooks.test_choices import _ids
+
+    starts = tmp_path / "starts"
+    python = tmp_path / "python"  # logs each driver run, then runs it
+    python.write_text(f'#!/bin/sh\necho "$*" >> {starts}\nexec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(python))
+
+    def saved(data: bytes, side: str) -> bytes:  # as Jupyter writes it: git sees the rename
+        return notebook.dumps(notebook.read(_ids(data, style, side), side))
+
+    base = SALES.read_bytes()
+    mine = saved(edited(base, 0, "# alice"), "a")
+    ours = {"sales.ipynb": None, "q3.ipynb": mine} if renamed else {"sales.ipynb": mine}
+    theirs = {"sales.ipynb": saved(edited(base, 2, "print('bob')"), "t")}
+    repo, alice, bob = fork(tmp_path, {"sales.ipynb": saved(base, "b")}, ours, theirs)
+    merged = merge(pygit2.Repository(str(repo)), [alice, bob], author=AUTHOR)
+    assert merged.commit is not None, merged.conflicts
+    path = "q3.ipynb" if renamed else "sales.ipynb"
+    got = sources(file_at(repo, merged.commit, path))
+    assert got == ["# alice", sources(base)[1], "print('bob')"], "each cell once"
+    runs = starts.read_text().splitlines() if starts.exists() else []
+    assert len(runs) == (1 if renamed else 0), runs

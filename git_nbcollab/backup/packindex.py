@@ -103,7 +103,7 @@ def write_idx(objs: list[Obj], pack_sha1: bytes, dest: Path) -> None:
             pack_sha1,
         )
     )
-    dest.write_bytes(body + hashlib.sha1(body).digest())  # synced with its pack (write_chain)
+    dest.write_bytes(body + hashlib.sha1(body).digest())  # synced with the pack, by the caller
 
 
 def table_of(repo: Path, bundle: Path, pack_start: int, scratch: Path) -> bytes:

@@ -1,4 +1,4 @@
-"""Small file-system primitives: atomic writes, locks, and undo for multi-step changes."""
+"""Small file-system primitives: atomic writes, locks, undo for multi-step changes, syncs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+SYNCERS = 16  # fsyncs at once (sync_tree)
 
 
 def atomic_write(
@@ -71,3 +74,30 @@ def undoable() -> Iterator[Undo]:
             with contextlib.suppress(Exception):
                 step()
         raise
+
+
+def sync_tree(root: Path) -> None:
+    """Make every file and folder under `root` (and `root`) durable, links not followed: one
+    call for a tree written without syncs, before it is moved where it counts. The syncs run
+    side by side: the disk flushes its cache once for many of them, not once each."""
+    paths = []
+    for dirpath, _, files in os.walk(root):
+        paths += [os.path.join(dirpath, name) for name in files]
+        paths.append(dirpath)
+    with ThreadPoolExecutor(SYNCERS) as pool:
+        for _ in pool.map(_sync, (p for p in paths if not os.path.islink(p))):
+            pass
+
+
+def sync_folders(folders: Iterable[Path]) -> None:
+    """Make the names in `folders` durable (after renames into them)."""
+    for folder in sorted(set(folders)):
+        _sync(str(folder))
+
+
+def _sync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

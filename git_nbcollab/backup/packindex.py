@@ -15,7 +15,6 @@ dropped. `backup verify` still indexes every chain with git and compares it with
 from __future__ import annotations
 
 import hashlib
-import os
 import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -78,7 +77,7 @@ def read_idx(path: Path) -> list[Obj]:
 
 
 def write_idx(objs: list[Obj], pack_sha1: bytes, dest: Path) -> None:
-    """The version 2 `.idx` of a pack holding `objs` whose trailer is `pack_sha1`, on disk."""
+    """The version 2 `.idx` of a pack holding `objs` whose trailer is `pack_sha1`."""
     objs = sorted(objs)
     fanout = [0] * 256
     for o in objs:
@@ -104,10 +103,7 @@ def write_idx(objs: list[Obj], pack_sha1: bytes, dest: Path) -> None:
             pack_sha1,
         )
     )
-    with open(dest, "wb") as f:
-        f.write(body + hashlib.sha1(body).digest())
-        f.flush()
-        os.fsync(f.fileno())  # as git makes its pack files durable
+    dest.write_bytes(body + hashlib.sha1(body).digest())  # synced with the pack, by the caller
 
 
 def table_of(repo: Path, bundle: Path, pack_start: int, scratch: Path) -> bytes:

@@ -2,8 +2,9 @@
 published tree) from a mirror, into a hub made by `git nbcollab init`.
 
 Everything is rebuilt and checked in a folder inside NEWROOT first (every bundle's sha256,
-`git fsck`, every ref against the last manifest); only then is it moved into place, so a bad
-backup leaves the hub as it was.
+`git fsck`, every ref against the last manifest) and synced to disk; only then is it moved into
+place (and the moves synced), so a bad backup leaves the hub as it was and a power cut after
+"restored" loses nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from git_nbcollab.backup.spool import Manifest, Spool
 from git_nbcollab.backup.store import StoreError
 from git_nbcollab.box import accounts
 from git_nbcollab.errors import UserError
-from git_nbcollab.fsutil import atomic_write
+from git_nbcollab.fsutil import atomic_write, sync_folders, sync_tree
 from git_nbcollab.hub import repos
 from git_nbcollab.layout import Hub, Settings
 from git_nbcollab.names import ZERO, CollabId
@@ -187,8 +188,10 @@ def restore(*, source: str, root: Path, collab: CollabId | None, s3_endpoint: st
         fresh = _published(store, keys, hub, stage) if collab is None else []
         logs = _audit_log(store, keys, hub, stage) if collab is None else []
         _hand_over(stage, hub, settings)
+        sync_tree(stage)  # all of it on disk before any of it is in the hub
         _move_in(hub, stage, last, fresh, settings)
         _move_logs(hub, stage, logs)
+        sync_folders(_moved_into(hub, fresh, logs))
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     for cid, manifest in sorted(last.items()):
@@ -228,6 +231,16 @@ def _move_in(
                 shutil.chown(folder, settings.service_user, settings.team_group)
                 folder.chmod(0o2750)
         os.rename(stage / "published" / rel, dest)
+
+
+def _moved_into(hub: Hub, fresh: list[str], logs: list[str]) -> set[Path]:
+    """The hub's folders that _move_in and _move_logs added names to."""
+    folders = {hub.root, hub.collabs, Spool(hub).state}
+    for rel in fresh:
+        folders.update((hub.published / rel).parents[: len(Path(rel).parents)])
+    if logs:
+        folders.add(hub.root / audit.FOLDER)
+    return folders
 
 
 def _move_logs(hub: Hub, stage: Path, names: list[str]) -> None:

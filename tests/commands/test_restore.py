@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,6 +20,7 @@ from git_nbcollab.cli import nbcollab
 from git_nbcollab.layout import Hub
 from tests.box import Box
 from tests.commands.test_backup import (
+    as_service,
     assert_same_repo,
     backup_run,
     bob_commits,
@@ -223,3 +225,78 @@ def test_restore_shows_progress_on_a_terminal(box: Box) -> None:
     args = ["restore", "--from", str(mirror_of(box)), "--collab", cid, "--root", str(new)]
     shown = in_terminal([str(box.bin_dir / "git-nbcollab"), *args])
     assert "restoring collaborations" in shown and "restored 1 collaborations" in shown, shown
+
+
+def test_everything_restored_is_on_disk_before_it_is_in_the_hub(
+    box: Box, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file and folder (packs, their indexes, packed-refs, config, hooks, collab.json,
+    published files, the audit log) is synced before the rename that puts it into the hub,
+    and the hub's folders it went into are synced after: a power cut after "restored" loses
+    nothing."""
+    cid = box.share("alice", ["bob"], "rs-durable.ipynb")
+    folder = box.root / "published" / "rs-durable" / "v1.0.0"
+    as_service(box, "mkdir", "-p", str(folder))
+    as_service(box, "sh", "-c", f"echo '{{}}' > {folder}/rs-durable_FINAL.ipynb")
+    backup_run(box)
+    new = fresh_hub(box)
+    events: list[tuple[str, ...]] = []
+    fsync, rename = os.fsync, os.rename
+
+    def synced(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def renamed(src: str | Path, dst: str | Path) -> None:
+        events.append(("rename", str(src), str(dst)))
+        rename(src, dst)
+
+    monkeypatch.setattr(os, "fsync", synced)
+    monkeypatch.setattr(os, "rename", renamed)
+    assert nbcollab(["restore", "--from", str(mirror_of(box)), "--root", str(new)]) == 0
+    monkeypatch.undo()
+    moves = [(i, Path(e[1]), Path(e[2])) for i, e in enumerate(events) if e[0] == "rename"]
+    moves = [(i, src, dst) for i, src, dst in moves if new in dst.parents and new in src.parents]
+    into_hub = [(i, src, dst) for i, src, dst in moves if ".restore-" not in str(dst)]
+    assert {dst.parent for _, _, dst in into_hub} >= {
+        new / "collabs",
+        new / "published" / "rs-durable" / "v1.0.0",
+    }
+    last = max(i for i, _, _ in into_hub)
+    for i, src, dst in into_hub:
+        synced_before = {e[1] for e in events[:i] if e[0] == "fsync"}
+        for path in [dst, *dst.rglob("*")] if dst.is_dir() else [dst]:
+            if not path.is_symlink():
+                was = src / path.relative_to(dst)
+                assert str(was) in synced_before, f"{path} was not on disk before it was in the hub"
+        assert ("fsync", str(dst.parent)) in events[last:], f"{dst.parent} not synced after"
+    assert (new / "collabs" / f"{cid}.git" / "packed-refs").is_file()
+
+
+def test_a_damaged_collaboration_among_others_restoring_at_once_is_one_line_and_nothing_moves_in(
+    box: Box, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cids = [box.share("alice", ["bob"], f"rs-together-{i}.ipynb") for i in range(3)]
+    backup_run(box)
+    bundle = mirror_of(box) / "collabs" / cids[1] / "000000" / "000000.bundle"
+    original = bundle.read_bytes()
+    new = fresh_hub(box)
+    before = _tree(new)
+    try:
+        bundle.write_bytes(original[:-40] + bytes(b ^ 1 for b in original[-40:]))
+        capsys.readouterr()
+        code = nbcollab(["restore", "--from", str(mirror_of(box)), "--root", str(new)])
+        err = capsys.readouterr().err
+    finally:
+        bundle.write_bytes(original)
+    assert code == 1
+    assert f"collabs/{cids[1]}/000000/000000.bundle is corrupt" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert _tree(new) == before, "nothing moved in, no stage left"
+
+
+def _tree(root: Path) -> dict[str, tuple[int, bytes]]:
+    return {
+        str(p.relative_to(root)): (p.lstat().st_mode, p.read_bytes() if p.is_file() else b"")
+        for p in root.rglob("*")
+    }

@@ -8,7 +8,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 SYNCERS = 16  # fsyncs at once (sync_tree)
@@ -80,6 +79,8 @@ def sync_tree(root: Path) -> None:
     """Make every file and folder under `root` (and `root`) durable, links not followed: one
     call for a tree written without syncs, before it is moved where it counts. The syncs run
     side by side: the disk flushes its cache once for many of them, not once each."""
+    from concurrent.futures import ThreadPoolExecutor  # restore's alone: every command imports us
+
     paths = []
     for dirpath, _, files in os.walk(root):
         paths += [os.path.join(dirpath, name) for name in files]

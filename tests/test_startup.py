@@ -45,6 +45,7 @@ def test_sync_imports_no_notebook_code_before_its_fetch_starts() -> None:
     modules = loaded_after("import git_nbcollab.commands.sync")
     notebook_code = {"git_nbcollab.notebooks.treemerge", "git_nbcollab.client.savedover"}
     assert notebook_code & modules == set()
+    assert "concurrent.futures" not in modules, "restore's thread pool (fsutil.sync_tree)"
 
 
 def test_the_probe_sees_imports() -> None:

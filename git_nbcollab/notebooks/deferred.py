@@ -17,6 +17,7 @@ merged as the driver would have). Renames keep git's whole merge: git finds them
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -61,9 +62,10 @@ def described(repo: pygit2.Repository, blob: str) -> Described | None:
     if size > 200:
         return None
     data = repo.odb.read(blob)[1]
-    if not data.startswith(_MERGE):
-        return None
-    base, ours, theirs = data[len(_MERGE) :].decode().split()
+    fields = data[len(_MERGE) :].split() if data.startswith(_MERGE) else []
+    if len(fields) != 3 or not all(re.fullmatch(rb"-|[0-9a-f]{40}", f) for f in fields):
+        return None  # not one: a file of someone's that merely starts so
+    base, ours, theirs = (f.decode() for f in fields)
     return (None if base == "-" else base), ours, theirs
 
 

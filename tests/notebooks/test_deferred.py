@@ -71,6 +71,24 @@ def test_the_driver_describes_what_it_was_handed_and_leaves_it_conflicted(tmp_pa
     assert ours.read_bytes() == deferred.MARK + f"merge - {'1' * 40} {blob}\n".encode()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"",
+        b"x y",
+        b"- a b",
+        "\u00e9 \u00e9 \u00e9".encode("latin-1"),
+        b"- %s %s %s" % ((b"1" * 40,) * 3),
+    ],
+)
+def test_a_blob_that_only_starts_as_a_description_is_none(tmp_path: Path, text: bytes) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "r"), bare=True)
+    crafted = str(repo.create_blob(deferred.MARK + b"merge " + text))
+    assert deferred.described(repo, crafted) is None
+    real = str(repo.create_blob(deferred.MARK + b"merge - %s %s\n" % (b"1" * 40, b"2" * 40)))
+    assert deferred.described(repo, real) == (None, "1" * 40, "2" * 40)
+
+
 def test_git_merges_the_tree_with_stand_ins_and_leaves_the_real_versions(tmp_path: Path) -> None:
     repo, alice, bob = fork(
         tmp_path, {"sales.ipynb": NB}, {"sales.ipynb": ALICE}, {"sales.ipynb": BOB}

@@ -71,12 +71,6 @@ def all_collabs(hub: Hub) -> list[Collab]:
     return found
 
 
-def of_user(hub: Hub, user: User) -> list[Collab]:
-    return sorted(
-        (c for c in all_collabs(hub) if user in c.members), key=lambda c: (c.name, c.created)
-    )
-
-
 def not_found(spec: Spec | str) -> UserError:
     return UserError(f"no such collaboration: {spec} (see yours with `git nbcollab list`)")
 
@@ -84,7 +78,9 @@ def not_found(spec: Spec | str) -> UserError:
 def resolve(hub: Hub, user: User, spec: Spec) -> Collab:
     """The collaboration `spec` names, if `user` is one of its members."""
     if isinstance(spec, MemberSpec):
-        matches = [c for c in of_user(hub, user) if c.spec == spec]
+        from git_nbcollab.hub import listing  # not at the top: it imports this module
+
+        matches = listing.named(hub, spec) if user in spec.members else []
         if len(matches) > 1:
             ids = ", ".join(c.id for c in matches)
             raise UserError(f"{spec} names several collaborations ({ids}): use an id")

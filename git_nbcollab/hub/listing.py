@@ -29,7 +29,7 @@ from git_nbcollab.hub import collabs
 from git_nbcollab.hub.marks import FOLDER as CHANGED
 from git_nbcollab.hub.marks import mark
 from git_nbcollab.layout import Hub
-from git_nbcollab.names import CollabId, User
+from git_nbcollab.names import CollabId, MemberSpec, User
 
 FOLDER = os.path.dirname(CHANGED)  # listing/
 MAGIC = "nbcollab-listing 1"
@@ -57,6 +57,19 @@ def entries(hub: Hub, caller: User) -> Entries:
     # `,caller,` followed by a tab is in the members field (JSON has no tabs; names no commas)
     member = re.escape(f",{caller},".encode()) + rb"[^\t\n]*\t([^\n]*)"
     return Entries(re.findall(member, index.body))
+
+
+def named(hub: Hub, spec: MemberSpec) -> list[collabs.Collab]:
+    """The collaborations `spec` names, in the order `list` shows them: found among the entries
+    of one of its members (each has them all), each read again from its repo."""
+    found = []
+    for entry in entries(hub, min(spec.members)):
+        fields = json.loads(entry)
+        if MemberSpec(frozenset(fields["members"]), fields["name"]) == spec:
+            collab = collabs.load(hub.repo(CollabId(fields["id"])))
+            if collab is not None and collab.spec == spec:
+                found.append(collab)
+    return found
 
 
 @contextmanager

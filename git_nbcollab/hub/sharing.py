@@ -24,9 +24,8 @@ def _check_teammates(hub: Hub, user: User, others: frozenset[User]) -> None:
 
 
 def _check_unique(hub: Hub, spec: MemberSpec) -> None:
-    for existing in collabs.all_collabs(hub):
-        if existing.spec == spec:
-            raise UserError(f"{spec} already exists (id {existing.id}): choose another --name")
+    if existing := listing.named(hub, spec):
+        raise UserError(f"{spec} already exists (id {existing[0].id}): choose another --name")
 
 
 def _new_id(hub: Hub) -> CollabId:

@@ -22,7 +22,9 @@ from tests.box import Box
 def truth(box: Box, short: str) -> list[dict[str, Any]]:
     """What `list` must say, read from the repos themselves, as root."""
     hub = Hub(box.root)
-    mine = collabs.of_user(hub, User(box.user(short)))
+    user = User(box.user(short))
+    mine = [c for c in collabs.all_collabs(hub) if user in c.members]
+    mine.sort(key=lambda c: (c.name, c.created))
     return [collabs.described(c, str(hub.repo(c.id))) for c in mine]
 
 
@@ -41,6 +43,17 @@ def assert_index_right(box: Box) -> None:
     entries = [json.loads(line.split(b"\t", 4)[4]) for line in index.body.splitlines()]
     every = [collabs.described(c, str(hub.repo(c.id))) for c in collabs.all_collabs(hub)]
     assert sorted(entries, key=lambda e: e["id"]) == sorted(every, key=lambda e: e["id"])
+
+
+def named(box: Box, short: str, members: list[str], name: str) -> str | None:
+    """The id the hub resolves `members:name` (unix names) to for `short`; None: no such one."""
+    target = [*box.ssh(short), "-p", str(box.port), f"{box.service}@127.0.0.1"]
+    done = box.run(short, *target, f"nbcollab resolve {','.join(members)}:{name}")
+    if "no such collaboration" in done.stderr:
+        return None
+    assert done.returncode == 0, done.stderr
+    cid: str = json.loads(done.stdout)["collab"]["id"]
+    return cid
 
 
 def marks(box: Box) -> list[str]:
@@ -81,6 +94,9 @@ def test_the_index_follows_share_push_add_members_and_publish(box: Box) -> None:
     done = box.run("alice", "git", "nbshare", box.user("carol"), cwd=alice)
     assert done.returncode == 0, done.stderr
     assert_index_right(box)  # add-members put the new members in, before any `list`
+    everyone = [box.user(short) for short in ("alice", "bob", "carol")]
+    assert named(box, "carol", everyone, "lst-flow") == cid
+    assert named(box, "alice", everyone[:2], "lst-flow") is None, "the old spec names nothing"
     assert cid in {c["id"] for c in listed(box, "carol")}
     assert listed(box, "carol") == truth(box, "carol")
 
@@ -160,7 +176,7 @@ def _push_in_flight(box: Box, index: Path) -> None:
 
 def _branch_behind_its_back(box: Box, pid: int, name: str) -> None:
     hub = Hub(box.root)
-    cid = next(c.id for c in collabs.of_user(hub, User(box.user("alice"))))
+    cid = next(c.id for c in collabs.all_collabs(hub) if box.user("alice") in c.members)
     service_file(box, box.root / listing.FOLDER / "changed" / f"{cid}.{pid}", b"")
     tip = box.hub_git(cid, "rev-parse", f"refs/heads/u/{box.user('alice')}/main").strip()
     box.hub_git(cid, "update-ref", f"refs/heads/u/{box.user('alice')}/{name}", tip)
@@ -187,6 +203,8 @@ def test_a_missing_damaged_or_stale_index_still_gives_the_right_list(
     damage(box, box.root / listing.FOLDER / "index")
     for short in ("alice", "bob", "carol"):
         assert listed(box, short) == truth(box, short)
+    for collab in truth(box, "bob"):  # a members:name is found through the index as well
+        assert named(box, "bob", collab["members"], collab["name"]) == collab["id"]
     if damage is _push_in_flight:
         assert marks(box), "a live process's mark stays: its push may not be over"
         for mark in marks(box):

@@ -48,28 +48,34 @@ class Entries(list[bytes]):
 
 def entries(hub: Hub, caller: User) -> Entries:
     """The entries of `caller`'s collaborations, in the order `list` shows them."""
+    # `,caller,` followed by a tab is in the members field (JSON has no tabs; names no commas)
+    member = re.escape(f",{caller},".encode()) + rb"[^\t\n]*\t([^\n]*)"
+    return Entries(re.findall(member, _current(hub).body))
+
+
+def named(hub: Hub, spec: MemberSpec) -> list[collabs.Collab]:
+    """The collaborations `spec` names, in the order `list` shows them: the lines with its
+    name and exactly its members, each read again from its repo."""
+    name = re.escape(_field(spec.name).encode())
+    line = rb"^([^\t\n]*)\t" + name + rb"\t[^\t\n]*\t,([^\t\n]*),\t"
+    found = []
+    for cid, members in re.findall(line, _current(hub).body, re.MULTILINE):
+        if set(members.decode().split(",")) == spec.members:
+            collab = collabs.load(hub.repo(CollabId(cid.decode())))
+            if collab is not None and collab.spec == spec:
+                found.append(collab)
+    return found
+
+
+def _current(hub: Hub) -> Index:
+    """The index as it is, or brought up to date (and written back when the hub lock is free)."""
     index = _read(hub)
     if index is None or index.stamp != stamp(hub) or _marks(hub):
         from git_nbcollab.fsutil import locked
 
         with locked(hub.collabs_lock, wait=False) as free:
             index = _refreshed(hub, write=free)
-    # `,caller,` followed by a tab is in the members field (JSON has no tabs; names no commas)
-    member = re.escape(f",{caller},".encode()) + rb"[^\t\n]*\t([^\n]*)"
-    return Entries(re.findall(member, index.body))
-
-
-def named(hub: Hub, spec: MemberSpec) -> list[collabs.Collab]:
-    """The collaborations `spec` names, in the order `list` shows them: found among the entries
-    of one of its members (each has them all), each read again from its repo."""
-    found = []
-    for entry in entries(hub, min(spec.members)):
-        fields = json.loads(entry)
-        if MemberSpec(frozenset(fields["members"]), fields["name"]) == spec:
-            collab = collabs.load(hub.repo(CollabId(fields["id"])))
-            if collab is not None and collab.spec == spec:
-                found.append(collab)
-    return found
+    return index
 
 
 @contextmanager
@@ -159,9 +165,14 @@ def _line(hub: Hub, cid: str, collab: collabs.Collab | None = None) -> bytes | N
     collab = collab or collabs.load(path)
     if collab is None:
         return None
-    key = (re.sub("[\t\n,]", " ", field) for field in (collab.name, collab.created))
+    key = (_field(text) for text in (collab.name, collab.created))
     entry = json.dumps(collabs.described(collab, path))  # ASCII, tabs escaped
     return "\t".join((collab.id, *key, f",{','.join(collab.members)},", entry)).encode()
+
+
+def _field(text: str) -> str:
+    """`text` as a field of an index line (no tab, newline or comma)."""
+    return re.sub("[\t\n,]", " ", text)
 
 
 def _put(lines: dict[bytes, bytes], line: bytes | None) -> None:

@@ -3,9 +3,11 @@
 Runs inside git's quarantine: the pushed objects are readable, but refs still show the repo as
 it was, so `--not --all` leaves exactly what the push adds. Every file a new commit adds or
 changes (against each parent, so a rename or a merge that brings an old blob to a new path
-counts) is listed by one `git log`; its size is read from the object header before any content,
-and each `.ipynb` then goes through `notebooks.check`. Refs per member are counted only when the
-push creates one. Each refusal is one line naming the path or ref and the reason.
+counts) is listed by one `git log`, with each new commit's parents (a branch only moves
+forward: a force-push is refused here, so that the audit log has it); its size is read from the
+object header before any content, and each `.ipynb` then goes through `notebooks.check`. Refs
+per member are counted only when the push creates one. Each refusal is one line naming the path
+or ref and the reason.
 """
 
 from __future__ import annotations
@@ -38,22 +40,58 @@ def _git(git_dir: str, *args: str) -> bytes:
     return proc.run("git", "--git-dir", git_dir, *args).stdout
 
 
-def new_files(git_dir: str, tips: Sequence[str]) -> list[File]:
-    """Every (commit, path, blob) that a commit of the push adds or changes."""
+class Pushed(NamedTuple):
+    files: list[File]  # every (commit, path, blob) that a commit of the push adds or changes
+    parents: dict[str, list[str]]  # each commit the push adds: its parents
+
+
+def pushed(git_dir: str, tips: Sequence[str]) -> Pushed:
+    """What the commits the push adds bring, from one `git log`."""
     raw = _git(
         git_dir,
         "log", "-m", "--root", "--raw", "--no-renames", "--no-abbrev", "--diff-filter=d", "-z",
-        "--format=%H", *tips, "--not", "--all",
+        "--format=%H %P", *tips, "--not", "--all",
     ).decode("utf-8", "surrogateescape")  # fmt: skip
-    files, commit, tokens = [], "", iter(raw.split("\0"))
+    found, commit, tokens = Pushed([], {}), "", iter(raw.split("\0"))
     for token in tokens:
         token = token.lstrip("\n")
         if token.startswith(":"):
             _, mode, _, blob, _ = token[1:].split(" ")
-            files.append(File(commit, mode, blob, next(tokens)))
+            found.files.append(File(commit, mode, blob, next(tokens)))
         elif token:
-            commit = token
-    return files
+            commit, *parents = token.split(" ")
+            found.parents[commit] = parents
+    return found
+
+
+def _contains(git_dir: str, tip: str, old: str, parents: dict[str, list[str]]) -> bool:
+    """Is `old` in the history of `tip`? Seen at once when the push's own commits lead to it
+    (a sync's push: its commits sit on the old tip); otherwise git walks the history."""
+    todo, seen = [tip], set()
+    while todo:
+        commit = todo.pop()
+        if commit == old:
+            return True
+        if commit in parents and commit not in seen:
+            seen.add(commit)
+            todo += parents[commit]
+    ancestor = proc.run(
+        "git", "--git-dir", git_dir, "merge-base", "--is-ancestor", old, tip, check=False
+    )
+    return ancestor.returncode == 0
+
+
+def rewrite_refusals(
+    git_dir: str, updates: Sequence[Update], parents: dict[str, list[str]]
+) -> list[str]:
+    """Refuse a branch moved to a commit that does not hold its old one (a force-push): here,
+    before git refuses it too, so that the audit log has a line for it."""
+    return [
+        f"refused {u.ref}: a non-fast-forward push (it would drop commits the hub has); nobody"
+        " force-pushes: merge them in instead (`git nbcollab sync`)"
+        for u in updates
+        if u.old != ZERO and u.new != ZERO and not _contains(git_dir, u.new, u.old, parents)
+    ]
 
 
 class Objects:
@@ -95,10 +133,9 @@ def _why(f: File, size: int, max_file_mb: int) -> str | None:
     return None
 
 
-def file_refusals(git_dir: str, tips: Sequence[str], max_file_mb: int) -> list[str]:
+def file_refusals(git_dir: str, files: Sequence[File], max_file_mb: int) -> list[str]:
     """Files too large, and `.ipynb` files that are not notebooks; each notebook is read once,
     one at a time, so memory stays bounded by the file limit."""
-    files = new_files(git_dir, tips)
     if not files:
         return []
     from git_nbcollab.notebooks import check
@@ -144,7 +181,9 @@ def refusals(
     reasons = ref_refusals(git_dir, user, updates, max_refs)
     tips = sorted({u.new for u in updates if u.new != ZERO})
     if tips:
-        reasons += file_refusals(git_dir, tips, max_file_mb)
+        found = pushed(git_dir, tips)
+        reasons += rewrite_refusals(git_dir, updates, found.parents)
+        reasons += file_refusals(git_dir, found.files, max_file_mb)
     if len(reasons) > SHOWN:
         reasons = [*reasons[:SHOWN], f"refused: and {len(reasons) - SHOWN} more like these"]
     return reasons

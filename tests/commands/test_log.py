@@ -22,8 +22,9 @@ def logged(box: Box, capsys: pytest.CaptureFixture[str], *args: str) -> list[dic
 
 @pytest.fixture(scope="module")
 def story(box: Box) -> dict[str, Any]:
-    """alice shares, bob pushes (once allowed, once refused), carol knocks, alice publishes,
-    sets the project and adds carol: every kind of request the hub serves."""
+    """alice shares, bob pushes (once allowed, twice refused: alice's branch, a force-push),
+    carol knocks, alice publishes, sets the project and adds carol: every kind of request the
+    hub serves."""
     cid = box.share("alice", ["bob"], "audited.ipynb")
     copy = clone_as_bob(box, cid, "audited")
     before = box.refs(cid)[f"refs/heads/u/{box.user('bob')}/main"]
@@ -31,6 +32,8 @@ def story(box: Box) -> dict[str, Any]:
     assert box.run("bob", "sh", "-c", script, cwd=copy).returncode == 0
     theirs = f"HEAD:refs/heads/u/{box.user('alice')}/main"
     assert box.run("bob", "git", "push", "origin", theirs, cwd=copy).returncode != 0
+    back = f"+HEAD~1:refs/heads/u/{box.user('bob')}/main"
+    assert box.run("bob", "git", "push", "origin", back, cwd=copy).returncode != 0
     assert box.git("carol", "ls-remote", box.url(cid)).returncode != 0
     alice = box.home("alice") / "notebooks" / "audited"
     assert box.run("alice", "git", "nbcollab", "sync", cwd=alice).returncode == 0
@@ -62,8 +65,12 @@ def test_every_request_and_change_is_one_line_with_its_refs(
         }
     ]
     assert push[0]["refs"][0]["new"] != story["bob_before"]
-    refused = by[(bob, "push", "refused")]
-    assert f"refs/heads/u/{alice}/main" in refused["reason"] and "belongs to" in refused["reason"]
+    refused = [r for r in lines if r["user"] == bob and r["result"] == "refused"]
+    assert [r["op"] for r in refused] == ["push", "push"]
+    assert f"refs/heads/u/{alice}/main" in refused[0]["reason"]
+    assert "belongs to" in refused[0]["reason"]
+    assert refused[1]["refs"][0]["ref"] == f"refs/heads/u/{bob}/main"
+    assert "non-fast-forward" in refused[1]["reason"], "a force-push has its line too"
     assert by[(carol, "fetch", "refused")]["reason"].startswith("no such collaboration")
     publish = by[(alice, "publish", "ok")]
     moved = {m["ref"]: m for m in publish["refs"]}

@@ -103,9 +103,35 @@ def test_every_file_of_every_commit_is_listed_with_its_commit(repo: Path) -> Non
     old = git(repo, "rev-parse", "refs/heads/u/bob/main")
     one = commit(repo, {"a.ipynb": b"1"}, old)
     two = commit(repo, {"a.ipynb": b"2", "b.ipynb": b"[]"}, one)
-    files = intake.new_files(str(repo / ".git"), [two])
+    files = intake.pushed(str(repo / ".git"), [two]).files
     assert {(f.commit, f.path) for f in files} == {
         (one, "a.ipynb"),
         (two, "a.ipynb"),
         (two, "b.ipynb"),
     }
+
+
+def test_a_branch_only_moves_forward(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push that would drop commits is refused by the hook (so the audit log has it); one
+    whose own commits sit on the old tip is let in without asking git."""
+    main = git(repo, "rev-parse", "refs/heads/u/bob/main")
+    one = commit(repo, {"a.txt": b"1"}, main)
+    git(repo, "update-ref", "refs/heads/u/bob/side", one)
+    two = commit(repo, {"a.txt": b"2"}, one)
+    stranger = commit(repo, {"b.txt": b"unrelated"})
+    asked: list[tuple[str, ...]] = []
+    run = intake.proc.run
+    monkeypatch.setattr(intake.proc, "run", lambda *cmd, **kw: asked.append(cmd) or run(*cmd, **kw))
+
+    def moved(ref: str, old: str, new: str) -> tuple[int, str]:
+        return pre_receive(repo, f"{old} {new} refs/heads/u/bob/{ref}", capsys=capsys)
+
+    assert moved("side", one, two) == (0, "")
+    assert not any("merge-base" in cmd for cmd in asked), "the push's commits sit on the old tip"
+    assert moved("main", main, one) == (0, ""), "an ancestor the hub has: git says so"
+    for ref, old, new in (("side", one, main), ("main", main, stranger), ("side", one, stranger)):
+        code, err = moved(ref, old, new)
+        assert code == 1 and f"refused refs/heads/u/bob/{ref}: a non-fast-forward push" in err
+    assert moved("side", one, ZERO) == (0, ""), "deleting a side branch is the way to start over"

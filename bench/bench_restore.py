@@ -34,7 +34,7 @@ cp -a / clone / git index-pack of the chain, in seconds:
 Restore stays flat in pushes (clone and index-pack grow with them) and within 0.07-0.24x of a
 clone. The big case is the floor of a durable copy: a restore writes 910 MB that must reach the
 disk before it says done (synced once, with writeback started every 16 MB as the packs are
-made: the final sync takes 0.04-0.10 s), and a copy to the page cache (cp -a) waits for no
+made: the final sync of the stage takes 0.1 s), and a copy to the page cache (cp -a) waits for no
 disk. So the ratio to cp -a follows the disk and the load: 1.7x above; 4.0-4.7x in paired runs
 of the command (its own process) at load 4-6 where cp -a took 0.65-1.7 s, cp -a + sync 2.3-3.1
 s (restore 1.55-1.73x of that), the disk taking 260-380 MB/s. restore can only meet 3x of cp -a

@@ -13,31 +13,39 @@ a time; the detached uploader bundles each push with its object table and packs 
 3. big: a notebook of BIG images (300: 120 MB, a 91 MB full bundle) shared and pushed once
    (fewer, bigger pushes: the issue's 921 MB case in minutes), its mirror folder copied under
    9 more ids (manifests and collab.json rewritten, bundles and tables byte for byte) and the
-   whole mirror restored; 5 rounds of `cp -a` then restore, each from a synced disk, medians.
-   Also with `sync` after each (restore syncs all it writes; cp -a does not), and CPU seconds.
+   whole mirror restored; 5 rounds of `cp -a` then restore, each from a synced disk: restore
+   against cp -a and against cp -a followed by `sync` (restore syncs all it writes, cp -a
+   leaves it in the page cache), paired ratios' medians, the load, CPU seconds.
 4. S3: one object of 1 to 256 MB from moto_server, get_object against the transfer manager.
 
 Each restore is timed against `cp -a` of what it reads, a `git clone --bare --no-local` of the
 restored repo (the hub's objects) and git indexing the chain as one pack (what restore did
 before the tables: time that grows with pushes x size). Prints figures; asserts nothing.
 
-Measured 2026-11-26 10:32-10:45 UTC (2 shared cores, load 7-10 from other work), restore /
+Measured 2026-11-26 13:06-13:17 UTC (2 shared cores, load 5-6 from other work), restore /
 cp -a / clone / git index-pack of the chain, in seconds:
-  by pushes, 50 images (15 MB chain):  0: 0.17 / 0.04 / 0.42 / 0.58;  2: 0.17 / 0.03 / 1.16 / 1.12
-                                       5: 0.16 / 0.03 / 1.63 / 1.84; 10: 0.17 / 0.02 / 2.58 / 2.49
-  by size, 10 pushes:  3.7 MB 0.12 / 0.01 / 0.63 / 0.54;  7.6 MB 0.21 / 0.02 / 1.10 / 1.02
-                      15.2 MB 0.19 / 0.02 / 2.06 / 2.55
-  big, 10 collaborations, 910 MB, medians of 5: restore 4.10 s (2.35 s CPU) / cp -a 2.89 s
-      (1.35 s CPU) = 1.4x (rounds 4.10/2.85, 5.00/2.89, 3.99/3.43, 4.02/2.78, 5.20/3.12); with
-      sync after both 1.0x; clone of the 10 restored repos 76 s (restore 0.05x)
-Restore stays flat in pushes (clone and index-pack grow with them) and within 0.05-0.40x of a
-clone. Each collaboration runs one git process (fsck, ~0 s); the big case is two hashes of every
-byte (each bundle's sha256, the check; the pack's SHA-1, its trailer: 1.2 s CPU per GB here, on
-two threads) and the copy, and the whole stage reaching the disk (synced once, side by side)
-before restore says done. cp -a is the copy alone (0.3-1.4 s CPU, by load) and waits for no
-disk, so the ratio follows the load: 1.4x above; 5.9x in a paired run at load 6 (cp -a 0.46 s,
-restore 2.68 s; the code before these syncs 2.78 s, 6.1x), where cp -a and sync took 1.65 s:
-a synced copy is itself 3.6x cp -a there, below which no durable restore can go.
+  by pushes, 50 images (15 MB chain):  0: 0.15 / 0.02 / 0.64 / 0.69;  2: 0.18 / 0.02 / 1.17 / 1.49
+                                       5: 0.20 / 0.03 / 1.90 / 1.76; 10: 0.23 / 0.03 / 2.04 / 1.99
+  by size, 10 pushes:  3.7 MB 0.12 / 0.01 / 0.68 / 0.39;  7.6 MB 0.16 / 0.02 / 1.04 / 0.98
+                      15.2 MB 0.20 / 0.03 / 1.50 / 1.96
+  big, 10 collaborations, 910 MB, medians of 5, paired: restore 3.67 s (2.49 s CPU); cp -a
+      2.17 s (1.75 s CPU): 1.7x; cp -a + sync 3.80 s: 1.0x (rounds 0.8-1.1x); cp -a + sync is
+      1.8x cp -a; clone of the 10 restored repos 52 s (restore 0.07x)
+Restore stays flat in pushes (clone and index-pack grow with them) and within 0.07-0.24x of a
+clone. The big case is the floor of a durable copy: a restore writes 910 MB that must reach the
+disk before it says done (synced once, with writeback started every 16 MB as the packs are
+made: the final sync of the stage takes 0.1 s), and a copy to the page cache (cp -a) waits for no
+disk. So the ratio to cp -a follows the disk and the load: 1.7x above; 4.0-4.7x in paired runs
+of the command (its own process) at load 4-6 where cp -a took 0.65-1.7 s, cp -a + sync 2.3-3.1
+s (restore 1.55-1.73x of that), the disk taking 260-380 MB/s. restore can only meet 3x of cp -a
+where the disk writes faster than a third of cp -a's copy rate. Its CPU (perf, one restore):
+sha256 of the bundles 19%, SHA-1 of the packs 18% (both needed: the check, the pack's name),
+the kernel's copy into the page cache 24%, reading the bundles 6%, ext4 allocation and
+writeback ~19%, the Python interpreter ~12%. Tried and dropped: writing past the page cache
+(O_DIRECT, 2-8 buffers in flight) saves 0.4-0.5 s CPU but this disk then writes 200-250 MB/s
+instead of 260-380 (restore 1.04-1.12x slower, paired); copy_file_range and sendfile cost the
+CPU of read and write here (ext4 has no shared extents) and would need the bytes read again to
+hash what was written.
 S3 (moto, the 07:31 run): get_object / download_file, 1 MB 0.04 / 0.11; 16 MB 0.11 / 0.26;
 256 MB 0.89 / 15.5.
 """
@@ -204,30 +212,36 @@ def big(box: Box, cid: str, scratch: Path, rounds: int = 5) -> None:
         before = cpu_s()
         cp_s = timed("cp", "-a", str(mirror), str(scratch / "cp"))
         cp_cpu.append(cpu_s() - before)
-        cp.append((cp_s, cp_s + timed("sync")))
+        cp.append((cp_s, cp_s + timed("sync")))  # cp -a, and cp -a with its bytes on disk
         shutil.rmtree(scratch / "cp")
         os.sync()
         before = cpu_s()
         seconds, new = restore_s(box, mirror)
-        restored.append((seconds, seconds + timed("sync")))
         cpu.append(cpu_s() - before)
+        restored.append(seconds)
         print(
-            f"[big] round: restore {seconds:.2f} s, cp -a {cp_s:.2f} s ({seconds / cp_s:.1f}x);"
-            f" with sync after: {restored[-1][1]:.2f} s, {cp[-1][1]:.2f} s"
+            f"[big] round (load {os.getloadavg()[0]:.1f}): restore {seconds:.2f} s; cp -a"
+            f" {cp_s:.2f} s ({seconds / cp_s:.1f}x); cp -a + sync {cp[-1][1]:.2f} s"
+            f" ({seconds / cp[-1][1]:.1f}x)"
         )
     clone_s = 0.0
     for repo in sorted((new / "collabs").glob("*.git")):
         clone_s += timed(*CLONE, str(repo), str(scratch / "clone.git"))
         shutil.rmtree(scratch / "clone.git")
-    restore_med, cp_med = (statistics.median(t[0] for t in ts) for ts in (restored, cp))
-    synced = statistics.median(r[1] / c[1] for r, c in zip(restored, cp, strict=True))
+    restore_med = statistics.median(restored)
+    plain, synced, floor = (
+        statistics.median(f(r, c) for r, c in zip(restored, cp, strict=True))
+        for f in (lambda r, c: r / c[0], lambda r, c: r / c[1], lambda r, c: c[1] / c[0])
+    )
     print(
-        f"[big] 10 collaborations, mirror {size(mirror) / MB:.0f} MB, medians of {rounds}:"
-        f" restore {restore_med:.2f} s ({statistics.median(cpu):.2f} s CPU);"
-        f" cp -a {cp_med:.2f} s ({statistics.median(cp_cpu):.2f} s CPU;"
-        f" {restore_med / cp_med:.1f}x, target <= 3x; with sync after"
-        f" both {synced:.1f}x); clone --bare --no-local of the 10 repos {clone_s:.2f} s"
-        f" ({restore_med / clone_s:.2f}x)"
+        f"[big] 10 collaborations, mirror {size(mirror) / MB:.0f} MB, medians of {rounds}"
+        f" (paired ratios): restore {restore_med:.2f} s ({statistics.median(cpu):.2f} s CPU);"
+        f" cp -a {statistics.median(c[0] for c in cp):.2f} s"
+        f" ({statistics.median(cp_cpu):.2f} s CPU): {plain:.1f}x, target <= 3x;"
+        f" cp -a + sync {statistics.median(c[1] for c in cp):.2f} s: {synced:.1f}x."
+        f" A durable copy alone (cp -a + sync) is {floor:.1f}x cp -a here: restore writes every"
+        f" byte to disk before it says done. clone --bare --no-local of the 10 repos"
+        f" {clone_s:.2f} s ({restore_med / clone_s:.2f}x)"
     )
     shutil.rmtree(new)
     shutil.rmtree(mirror)

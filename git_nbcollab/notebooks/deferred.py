@@ -12,11 +12,19 @@ rename git looks for can involve it. The merge driver, handed stand-ins, writes 
 asked to merge (`describe`: `MARK merge <base> <ours> <theirs>`, a virtual base's description
 when git merges merge bases) and leaves the path conflicted; git exits with the real blobs as
 the path's stages, and the tree merge merges them cell by cell (`materialized`: a virtual base
-merged as the driver would have). Renames keep git's whole merge: git finds them by content.
+merged as the driver would have).
+
+A rename git finds by content. With one merge base, a notebook one side (or both alike) moved
+to a new path is deferred too where that side deleted and added no other path, so the pair is
+git's only candidate: whether git pairs it is asked first (`Move`, `git diff-tree -M`, a git
+that exits before the merge starts), and the stand-ins of its versions share most of their
+bytes (`_stand_in`), so git pairs them as it would the notebooks. Other renames (two candidates,
+a notebook moved apart by both) keep git's whole merge.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -30,6 +38,7 @@ MARK = b"nbcollab-deferred "  # a stand-in's first bytes: never a notebook's (it
 _MERGE = MARK + b"merge "  # a description's
 Versions = frozenset[str]  # the blob ids of a notebook's versions in the commits git reads
 Described = tuple[str | None, str, str]  # the blobs of base (None: none), ours and theirs
+Move = tuple[str, str, str]  # a side's commit, the path it deleted and the one it added
 _FILES = (0o100644, 0o100755)
 
 
@@ -91,10 +100,7 @@ def notebooks(
     """path -> versions of each notebook git would read only to merge its content, given the
     two sides and every merge base git's merge reads (see the module's docstring)."""
     trees = [files(repo, commit) for commit in dict.fromkeys([*sides, *bases])]
-    places: dict[str, set[str]] = defaultdict(set)
-    for tree in trees:
-        for path, (_mode, blob) in tree.items():
-            places[blob].add(path)
+    places = _places(trees)
     ours, theirs = trees[0], trees[1]
     found: dict[str, Versions] = {}
     for path in ours.keys() & theirs.keys():
@@ -113,6 +119,45 @@ def notebooks(
     return found
 
 
+def moved(
+    repo: pygit2.Repository, sides: tuple[str, str], base: str
+) -> tuple[str, Versions, list[Move]] | None:
+    """A notebook moved to a new path by one side (edited by the other) or by both alike, with
+    one merge base `base`: its new path, its versions, and the moves git must pair for it to be
+    deferred (see the module's docstring); None when there is none."""
+    trees = [files(repo, commit) for commit in (*sides, base)]
+    changes = [(trees[2].keys() - tree.keys(), tree.keys() - trees[2].keys()) for tree in trees[:2]]
+    moves = [
+        (commit, *gone, *new)
+        for commit, (gone, new) in zip(sides, changes, strict=True)
+        if len(gone) == len(new) == 1 and all(p.endswith(".ipynb") for p in gone | new)
+    ]
+    if not moves or len({move[1:] for move in moves}) != 1:
+        return None
+    old, path = moves[0][1:]
+    moving = {move[0] for move in moves}
+    wanted = [path if commit in moving else old for commit in sides] + [old]
+    entries = [tree.get(want) for tree, want in zip(trees, wanted, strict=True)]
+    if any(e is None or e[0] not in _FILES for e in entries) or any(
+        path in tree for commit, tree in zip(sides, trees, strict=False) if commit not in moving
+    ):
+        return None  # a side kept the notebook as something else, or made the new path
+    blobs = [e[1] for e in entries if e is not None]
+    places = _places(trees)
+    if len(set(blobs)) != 3 or any(places[b] != {w} for b, w in zip(blobs, wanted, strict=True)):
+        return None
+    return path, frozenset(blobs), moves
+
+
+def _places(trees: Sequence[Mapping[str, tuple[int, str]]]) -> dict[str, set[str]]:
+    """blob -> every path it is at in the trees."""
+    places: dict[str, set[str]] = defaultdict(set)
+    for tree in trees:
+        for path, (_mode, blob) in tree.items():
+            places[blob].add(path)
+    return places
+
+
 def _nothing_deleted(trees: Sequence[Mapping[str, tuple[int, str]]]) -> bool:
     """Whether both sides (the first two) hold every path of the merge base (the last)."""
     return trees[-1].keys() <= trees[0].keys() & trees[1].keys()
@@ -127,6 +172,15 @@ def scratch_git_dir(folder: Path, repo_config: Path, deferred: Mapping[str, Vers
     quoted = str(repo_config).replace("\\", "\\\\").replace('"', '\\"')
     with (folder / "config").open("a") as config:
         config.write(f'[include]\n\tpath = "{quoted}"\n')
-    for blob in {b for versions in deferred.values() for b in versions}:
-        stand_in = scratch.create_blob(MARK + blob.encode() + b"\n")
-        scratch.references.create(f"refs/replace/{blob}", stand_in)
+    for path, versions in deferred.items():
+        for blob in versions:
+            stand_in = scratch.create_blob(_stand_in(blob, path))
+            scratch.references.create(f"refs/replace/{blob}", stand_in)
+
+
+def _stand_in(blob: str, path: str) -> bytes:
+    """What git reads for a version of the notebook deferred at `path`: the blob it stands for,
+    then lines shared by every version of that notebook and no other's, so that git, comparing
+    contents to find a rename (`moved`), finds the stand-ins of a moved notebook 95% alike."""
+    shared = hashlib.sha1(path.encode(), usedforsecurity=False).hexdigest()
+    return MARK + blob.encode() + b"\n" + "".join(f"{shared} {n}\n" for n in range(32)).encode()

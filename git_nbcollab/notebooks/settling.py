@@ -4,7 +4,7 @@ cell, or described; deletions as `resolve` says; anything else named for the use
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,7 +46,7 @@ class Settling:
     asked: Asked
     env: dict[str, str]  # git's, to read blobs (the quarantine's too)
     folder: Path  # where blobs are written to be merged from their files
-    later: Collection[str]  # the notebooks git left to us (see `deferred`)
+    later: Mapping[str, str]  # the notebooks git left to us (see `deferred`) -> notes' name
     notes: list[str]  # what the merges kept or dropped, one line each
 
 
@@ -102,7 +102,7 @@ def settle(
             theirs_name=theirs,
         )
         if path in work.later:  # the driver noted the others' (`_notes`)
-            work.notes.extend(f"{path}: {n}" for n in result.notes)
+            work.notes.extend(f"{work.later[path]}: {n}" for n in result.notes)
         if result.notebook is None:
             base = files[0].read_bytes() if files[0] else None
             return _by_cell(work.repo, path, (base, stages), work.settings, work.asked) or [

@@ -124,7 +124,20 @@ def _deferred(
     bases = _bases(commits, env)
     if bases is None:
         return {}, False
-    return deferred.notebooks(repo, commits, bases), len(bases) > 1
+    found = deferred.notebooks(repo, commits, bases)
+    moved = deferred.moved(repo, commits, bases[0]) if len(bases) == 1 else None
+    if moved is not None and all(_paired(bases[0], move, env) for move in moved[2]):
+        found[moved[0]] = moved[1]
+    return found, len(bases) > 1
+
+
+def _paired(base: str, move: deferred.Move, env: dict[str, str]) -> bool:
+    """Whether git pairs the path a side deleted with the one it added as a rename: asked of a
+    git of its own, which reads both versions and exits before the merge starts."""
+    commit, old, new = move
+    diff = ("diff-tree", "-r", "-M", "--name-status", "-z", base, commit, "--", old, new)
+    done = proc.run("git", "--literal-pathspecs", *proc.GIT_ONE_BLOB, *diff, env=env)
+    return done.stdout.startswith(b"R")
 
 
 def _merge_tree(
@@ -194,18 +207,17 @@ def _driver_command(*, stand_ins: bool) -> str:
     return f'case "$(head -c {len(deferred.MARK)} %A)" in {mark}) exit 1;; esac; exec {command}'
 
 
-def _notes(repo: pygit2.Repository, sides: tuple[Side, Side], notes_file: Path) -> list[str]:
-    """The notes of the driver runs that merged the two sides' own notebooks (the runs that made
-    a virtual base for a criss-cross history merged older versions: theirs are left out)."""
-    lines = notes_file.read_text().splitlines()
-    if not lines:
-        return []
-    ours, theirs = (
-        {blob: path for path, (_mode, blob) in deferred.files(repo, s.commit).items()}
-        for s in sides
-    )
+def _where(repo: pygit2.Repository, commit: str) -> dict[str, str]:
+    """blob -> its path in a commit's tree."""
+    return {blob: path for path, (_mode, blob) in deferred.files(repo, commit).items()}
+
+
+def _notes(notes_file: Path, ours: Mapping[str, str], theirs: Mapping[str, str]) -> list[str]:
+    """The notes of the driver runs that merged the two sides' own notebooks (`_where` each
+    side's blobs are; the runs that made a virtual base for a criss-cross history merged older
+    versions: theirs are left out), named by the notebook's path in ours."""
     kept: list[str] = []
-    for record in map(json.loads, lines):
+    for record in map(json.loads, notes_file.read_text().splitlines()):
         if record["ours"] in ours and record["theirs"] in theirs:
             kept += [f"{ours[record['ours']]}: {n}" for n in record["notes"]]
     return kept
@@ -230,8 +242,13 @@ def _merge_two(
         env = _git_env(Path(repo.path), quarantine)
         later, criss_cross = _deferred(repo, sides, env)
         tree, conflicted = _merge_tree(repo, sides, settings, quarantine, later, criss_cross)
-        notes = _notes(repo, sides, Path(settings.notes))
-        work = Settling(repo, settings, asked, env, Path(tmp), later, notes)
+        where = _where(repo, ours.commit)
+        notes = _notes(Path(settings.notes), where, _where(repo, theirs.commit))
+        # a deferred notebook's notes are named as the driver's are: by its path in ours
+        named = {
+            path: where[b] for path, versions in later.items() for b in versions & where.keys()
+        }
+        work = Settling(repo, settings, asked, env, Path(tmp), named, notes)
         return _finish(work, sides, who, tree, conflicted)
 
 

@@ -16,10 +16,11 @@ merged as the driver would have).
 
 A rename git finds by content. With one merge base, a notebook one side (or both alike) moved
 to a new path is deferred too where that side deleted and added no other path, so the pair is
-git's only candidate: whether git pairs it is asked first (`Move`, `git diff-tree -M`, a git
-that exits before the merge starts), and the stand-ins of its versions share most of their
-bytes (`_stand_in`), so git pairs them as it would the notebooks. Other renames (two candidates,
-a notebook moved apart by both) keep git's whole merge.
+git's only candidate: whether git finds the two versions alike is asked first (`Move`: `git
+diff --no-index -M` on the two files, a git that exits before the merge starts), and the
+stand-ins of a notebook's versions share most of their bytes (`_stand_in`), so git pairs them
+as it would the notebooks. Other renames (more candidates, a notebook moved apart by both)
+keep git's whole merge.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ MARK = b"nbcollab-deferred "  # a stand-in's first bytes: never a notebook's (it
 _MERGE = MARK + b"merge "  # a description's
 Versions = frozenset[str]  # the blob ids of a notebook's versions in the commits git reads
 Described = tuple[str | None, str, str]  # the blobs of base (None: none), ours and theirs
-Move = tuple[str, str, str]  # a side's commit, the path it deleted and the one it added
+Move = tuple[str, str]  # a notebook's blob in the merge base, and at its new path on a side
 _FILES = (0o100644, 0o100755)
 
 
@@ -123,30 +124,31 @@ def moved(
     repo: pygit2.Repository, sides: tuple[str, str], base: str
 ) -> tuple[str, Versions, list[Move]] | None:
     """A notebook moved to a new path by one side (edited by the other) or by both alike, with
-    one merge base `base`: its new path, its versions, and the moves git must pair for it to be
-    deferred (see the module's docstring); None when there is none."""
+    one merge base `base`: its new path, its versions, and the pairs git must find alike for it
+    to be deferred (see the module's docstring); None when there is none."""
     trees = [files(repo, commit) for commit in (*sides, base)]
-    changes = [(trees[2].keys() - tree.keys(), tree.keys() - trees[2].keys()) for tree in trees[:2]]
-    moves = [
-        (commit, *gone, *new)
-        for commit, (gone, new) in zip(sides, changes, strict=True)
-        if len(gone) == len(new) == 1 and all(p.endswith(".ipynb") for p in gone | new)
-    ]
-    if not moves or len({move[1:] for move in moves}) != 1:
+    moves = set()
+    for tree in trees[:2]:
+        gone, new = trees[2].keys() - tree.keys(), tree.keys() - trees[2].keys()
+        if len(gone) == len(new) == 1 and all(p.endswith(".ipynb") for p in gone | new):
+            moves.add((*gone, *new))
+    if len(moves) != 1:
         return None
-    old, path = moves[0][1:]
-    moving = {move[0] for move in moves}
-    wanted = [path if commit in moving else old for commit in sides] + [old]
+    ((old, path),) = moves
+    wanted = [path if path in tree and old not in tree else old for tree in trees]
     entries = [tree.get(want) for tree, want in zip(trees, wanted, strict=True)]
-    if any(e is None or e[0] not in _FILES for e in entries) or any(
-        path in tree for commit, tree in zip(sides, trees, strict=False) if commit not in moving
-    ):
-        return None  # a side kept the notebook as something else, or made the new path
+    if any(path in tree and want == old for tree, want in zip(trees, wanted, strict=True)):
+        return None  # the other side made the new path too
+    if any(e is None or e[0] not in _FILES for e in entries):
+        return None  # a side kept the notebook as something else
     blobs = [e[1] for e in entries if e is not None]
     places = _places(trees)
     if len(set(blobs)) != 3 or any(places[b] != {w} for b, w in zip(blobs, wanted, strict=True)):
         return None
-    return path, frozenset(blobs), moves
+    pairs = [
+        (blobs[2], blob) for blob, want in zip(blobs[:2], wanted, strict=False) if want == path
+    ]
+    return path, frozenset(blobs), pairs
 
 
 def _places(trees: Sequence[Mapping[str, tuple[int, str]]]) -> dict[str, set[str]]:

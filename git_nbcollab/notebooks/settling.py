@@ -64,9 +64,7 @@ def _materialized(work: Settling, blob: str) -> Path:
         return path
     merge = deferred.described(work.repo, blob)
     if merge is None:
-        git = ("git", *proc.GIT_ONE_BLOB, "cat-file", "blob", blob)
-        proc.to_file(*git, path=path, env=work.env)
-        return path
+        return streamed(work.folder, blob, work.env)
     base, ours, theirs = (None if b is None else _materialized(work, b) for b in merge)
     assert ours is not None and theirs is not None
     try:
@@ -74,6 +72,14 @@ def _materialized(work: Settling, blob: str) -> Path:
     except UserError:  # the driver would have failed: git keeps ours as it was
         data = ours.read_bytes()
     path.write_bytes(data)
+    return path
+
+
+def streamed(folder: Path, blob: str, env: Mapping[str, str]) -> Path:
+    """A blob in a file in `folder`, streamed there by git (never held here), once."""
+    path = folder / f"blob-{blob}"
+    if not path.exists():
+        proc.to_file("git", *proc.GIT_ONE_BLOB, "cat-file", "blob", blob, path=path, env=env)
     return path
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from git_nbcollab import proc
-from git_nbcollab.notebooks import choices, deferred
+from git_nbcollab.notebooks import choices, deferred, settling
 from git_nbcollab.notebooks.filemerge import Settings
 from git_nbcollab.notebooks.settling import Asked, Settling, Stages, settle
 from git_nbcollab.notebooks.settling import blob_data as blob_data
@@ -116,7 +116,7 @@ def _bases(commits: tuple[str, str], env: dict[str, str]) -> list[str] | None:
 
 
 def _deferred(
-    repo: pygit2.Repository, sides: tuple[Side, Side], env: dict[str, str]
+    repo: pygit2.Repository, sides: tuple[Side, Side], env: dict[str, str], folder: Path
 ) -> tuple[dict[str, deferred.Versions], bool]:
     """The notebooks git's merge of the two sides would read only to merge them (see
     `deferred`), and whether the history is a criss-cross (git merges merge bases)."""
@@ -126,17 +126,28 @@ def _deferred(
         return {}, False
     found = deferred.notebooks(repo, commits, bases)
     moved = deferred.moved(repo, commits, bases[0]) if len(bases) == 1 else None
-    if moved is not None and all(_paired(bases[0], move, env) for move in moved[2]):
+    if moved is not None and all(_alike(move, env, folder) for move in moved[2]):
         found[moved[0]] = moved[1]
     return found, len(bases) > 1
 
 
-def _paired(base: str, move: deferred.Move, env: dict[str, str]) -> bool:
-    """Whether git pairs the path a side deleted with the one it added as a rename: asked of a
-    git of its own, which reads both versions and exits before the merge starts."""
-    commit, old, new = move
-    diff = ("diff-tree", "-r", "-M", "--name-status", "-z", base, commit, "--", old, new)
-    done = proc.run("git", "--literal-pathspecs", *proc.GIT_ONE_BLOB, *diff, env=env)
+def _alike(move: deferred.Move, env: dict[str, str], folder: Path) -> bool:
+    """Whether git finds a notebook's base and its moved version alike enough to pair them as
+    a rename (its only candidate: see `deferred.moved`): asked of `git diff --no-index` on
+    their files (streamed where the merge reads them after), a git that exits before the
+    merge starts and reads the two as they are, outside any repo and any user's settings."""
+    pair = folder / "pair"
+    for side, blob in zip(("a", "b"), move, strict=True):
+        (pair / side).mkdir(parents=True)  # a/a and b/b: two paths, one deleted, one added
+        os.link(settling.streamed(folder, blob, env), pair / side / side)
+    alone = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(pair)}
+    alone |= {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+    alone |= {"XDG_CONFIG_HOME": str(pair), "GIT_CEILING_DIRECTORIES": str(folder)}
+    diff = ("git", "diff", "--no-index", "-M", "--name-status", "-z", "a", "b")
+    done = proc.run(*diff, cwd=str(pair), env=alone, check=False)
+    shutil.rmtree(pair)
+    if done.returncode not in (0, 1):
+        raise proc.ProcessError(list(diff), done.returncode, done.stdout, done.stderr)
     return done.stdout.startswith(b"R")
 
 
@@ -240,7 +251,7 @@ def _merge_two(
         settings = Settings(settings.newer, settings.resolve, settings.names, f"{tmp}/notes")
         Path(settings.notes).touch()
         env = _git_env(Path(repo.path), quarantine)
-        later, criss_cross = _deferred(repo, sides, env)
+        later, criss_cross = _deferred(repo, sides, env, Path(tmp))
         tree, conflicted = _merge_tree(repo, sides, settings, quarantine, later, criss_cross)
         where = _where(repo, ours.commit)
         notes = _notes(Path(settings.notes), where, _where(repo, theirs.commit))

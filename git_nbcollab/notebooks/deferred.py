@@ -26,11 +26,15 @@ keep git's whole merge.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import shutil
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from git_nbcollab import proc
 
 if TYPE_CHECKING:
     import pygit2
@@ -95,6 +99,18 @@ def files(repo: pygit2.Repository, commit: str) -> dict[str, tuple[int, str]]:
     return found
 
 
+def bases(commits: tuple[str, str], env: dict[str, str]) -> list[str] | None:
+    """Every merge base git's merge of `commits` reads: theirs, and for two (a criss-cross),
+    those of the merge of the two that makes the virtual base, recursively; None when there
+    is none, or more than two (whose order git merges them in would matter)."""
+    done = proc.run("git", "merge-base", "--all", *commits, env=env, check=False)
+    found = done.stdout.decode().split()
+    if done.returncode not in (0, 1) or not 1 <= len(found) <= 2:
+        return None
+    deeper = [] if len(found) == 1 else bases((found[0], found[1]), env)
+    return None if deeper is None else [*found, *deeper]
+
+
 def notebooks(
     repo: pygit2.Repository, sides: tuple[str, str], bases: Sequence[str]
 ) -> dict[str, Versions]:
@@ -149,6 +165,34 @@ def moved(
         (blobs[2], blob) for blob, want in zip(blobs[:2], wanted, strict=False) if want == path
     ]
     return path, frozenset(blobs), pairs
+
+
+def alike(move: Move, env: dict[str, str], folder: Path) -> bool:
+    """Whether git finds a notebook's base and its moved version alike enough to pair them as
+    a rename (its only candidate: see `moved`): asked of `git diff --no-index` on
+    their files (streamed where the merge reads them after), a git that exits before the
+    merge starts and reads the two as they are, outside any repo and any user's settings."""
+    pair = folder / "pair"
+    for side, blob in zip(("a", "b"), move, strict=True):
+        (pair / side).mkdir(parents=True)  # a/a and b/b: two paths, one deleted, one added
+        os.link(streamed(folder, blob, env), pair / side / side)
+    alone = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(pair)}
+    alone |= {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+    alone |= {"XDG_CONFIG_HOME": str(pair), "GIT_CEILING_DIRECTORIES": str(folder)}
+    diff = ("git", "diff", "--no-index", "-M", "--name-status", "-z", "a", "b")
+    done = proc.run(*diff, cwd=str(pair), env=alone, check=False)
+    shutil.rmtree(pair)
+    if done.returncode not in (0, 1):
+        raise proc.ProcessError(list(diff), done.returncode, done.stdout, done.stderr)
+    return done.stdout.startswith(b"R")
+
+
+def streamed(folder: Path, blob: str, env: Mapping[str, str]) -> Path:
+    """A blob in a file in `folder`, streamed there by git (never held here), once."""
+    path = folder / f"blob-{blob}"
+    if not path.exists():
+        proc.to_file("git", *proc.GIT_ONE_BLOB, "cat-file", "blob", blob, path=path, env=env)
+    return path
 
 
 def _places(trees: Sequence[Mapping[str, tuple[int, str]]]) -> dict[str, set[str]]:

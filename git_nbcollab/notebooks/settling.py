@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from git_nbcollab import proc
 from git_nbcollab.errors import UserError
 from git_nbcollab.notebooks import choices, deferred, filemerge, notebook
 from git_nbcollab.notebooks.filemerge import Settings
@@ -64,7 +63,7 @@ def _materialized(work: Settling, blob: str) -> Path:
         return path
     merge = deferred.described(work.repo, blob)
     if merge is None:
-        return streamed(work.folder, blob, work.env)
+        return deferred.streamed(work.folder, blob, work.env)
     base, ours, theirs = (None if b is None else _materialized(work, b) for b in merge)
     assert ours is not None and theirs is not None
     try:
@@ -72,14 +71,6 @@ def _materialized(work: Settling, blob: str) -> Path:
     except UserError:  # the driver would have failed: git keeps ours as it was
         data = ours.read_bytes()
     path.write_bytes(data)
-    return path
-
-
-def streamed(folder: Path, blob: str, env: Mapping[str, str]) -> Path:
-    """A blob in a file in `folder`, streamed there by git (never held here), once."""
-    path = folder / f"blob-{blob}"
-    if not path.exists():
-        proc.to_file("git", *proc.GIT_ONE_BLOB, "cat-file", "blob", blob, path=path, env=env)
     return path
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from git_nbcollab import proc
-from git_nbcollab.notebooks import choices, deferred, settling
+from git_nbcollab.notebooks import choices, deferred
 from git_nbcollab.notebooks.filemerge import Settings
 from git_nbcollab.notebooks.settling import Asked, Settling, Stages, settle
 from git_nbcollab.notebooks.settling import blob_data as blob_data
@@ -103,52 +103,20 @@ def _git_env(gitdir: Path, quarantine: Path | None, scratch: Path | None = None)
     return env
 
 
-def _bases(commits: tuple[str, str], env: dict[str, str]) -> list[str] | None:
-    """Every merge base git's merge of `commits` reads: theirs, and for two (a criss-cross),
-    those of the merge of the two that makes the virtual base, recursively; None when there
-    is none, or more than two (whose order git merges them in would matter)."""
-    done = proc.run("git", "merge-base", "--all", *commits, env=env, check=False)
-    bases = done.stdout.decode().split()
-    if done.returncode not in (0, 1) or not 1 <= len(bases) <= 2:
-        return None
-    deeper = [] if len(bases) == 1 else _bases((bases[0], bases[1]), env)
-    return None if deeper is None else [*bases, *deeper]
-
-
 def _deferred(
     repo: pygit2.Repository, sides: tuple[Side, Side], env: dict[str, str], folder: Path
 ) -> tuple[dict[str, deferred.Versions], bool]:
     """The notebooks git's merge of the two sides would read only to merge them (see
     `deferred`), and whether the history is a criss-cross (git merges merge bases)."""
     commits = (sides[0].commit, sides[1].commit)
-    bases = _bases(commits, env)
+    bases = deferred.bases(commits, env)
     if bases is None:
         return {}, False
     found = deferred.notebooks(repo, commits, bases)
     moved = deferred.moved(repo, commits, bases[0]) if len(bases) == 1 else None
-    if moved is not None and all(_alike(move, env, folder) for move in moved[2]):
+    if moved is not None and all(deferred.alike(move, env, folder) for move in moved[2]):
         found[moved[0]] = moved[1]
     return found, len(bases) > 1
-
-
-def _alike(move: deferred.Move, env: dict[str, str], folder: Path) -> bool:
-    """Whether git finds a notebook's base and its moved version alike enough to pair them as
-    a rename (its only candidate: see `deferred.moved`): asked of `git diff --no-index` on
-    their files (streamed where the merge reads them after), a git that exits before the
-    merge starts and reads the two as they are, outside any repo and any user's settings."""
-    pair = folder / "pair"
-    for side, blob in zip(("a", "b"), move, strict=True):
-        (pair / side).mkdir(parents=True)  # a/a and b/b: two paths, one deleted, one added
-        os.link(settling.streamed(folder, blob, env), pair / side / side)
-    alone = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(pair)}
-    alone |= {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
-    alone |= {"XDG_CONFIG_HOME": str(pair), "GIT_CEILING_DIRECTORIES": str(folder)}
-    diff = ("git", "diff", "--no-index", "-M", "--name-status", "-z", "a", "b")
-    done = proc.run(*diff, cwd=str(pair), env=alone, check=False)
-    shutil.rmtree(pair)
-    if done.returncode not in (0, 1):
-        raise proc.ProcessError(list(diff), done.returncode, done.stdout, done.stderr)
-    return done.stdout.startswith(b"R")
 
 
 def _merge_tree(
@@ -223,15 +191,26 @@ def _where(repo: pygit2.Repository, commit: str) -> dict[str, str]:
     return {blob: path for path, (_mode, blob) in deferred.files(repo, commit).items()}
 
 
-def _notes(notes_file: Path, ours: Mapping[str, str], theirs: Mapping[str, str]) -> list[str]:
-    """The notes of the driver runs that merged the two sides' own notebooks (`_where` each
-    side's blobs are; the runs that made a virtual base for a criss-cross history merged older
-    versions: theirs are left out), named by the notebook's path in ours."""
+def _notes(repo: pygit2.Repository, sides: tuple[Side, Side], notes_file: Path) -> list[str]:
+    """The notes of the driver runs that merged the two sides' own notebooks (the runs that made
+    a virtual base for a criss-cross history merged older versions: theirs are left out)."""
+    lines = notes_file.read_text().splitlines()
+    if not lines:
+        return []
+    ours, theirs = (_where(repo, s.commit) for s in sides)
     kept: list[str] = []
-    for record in map(json.loads, notes_file.read_text().splitlines()):
+    for record in map(json.loads, lines):
         if record["ours"] in ours and record["theirs"] in theirs:
             kept += [f"{ours[record['ours']]}: {n}" for n in record["notes"]]
     return kept
+
+
+def _named(
+    repo: pygit2.Repository, ours: Side, later: Mapping[str, deferred.Versions]
+) -> dict[str, str]:
+    """Each deferred notebook's path in ours, which the driver's notes would name it by."""
+    where = _where(repo, ours.commit) if later else {}
+    return {path: where[b] for path, versions in later.items() for b in versions & where.keys()}
 
 
 def _merge_two(
@@ -253,12 +232,8 @@ def _merge_two(
         env = _git_env(Path(repo.path), quarantine)
         later, criss_cross = _deferred(repo, sides, env, Path(tmp))
         tree, conflicted = _merge_tree(repo, sides, settings, quarantine, later, criss_cross)
-        where = _where(repo, ours.commit)
-        notes = _notes(Path(settings.notes), where, _where(repo, theirs.commit))
-        # a deferred notebook's notes are named as the driver's are: by its path in ours
-        named = {
-            path: where[b] for path, versions in later.items() for b in versions & where.keys()
-        }
+        notes = _notes(repo, sides, Path(settings.notes))
+        named = _named(repo, ours, later)
         work = Settling(repo, settings, asked, env, Path(tmp), named, notes)
         return _finish(work, sides, who, tree, conflicted)
 

@@ -246,6 +246,10 @@ def _renamed(
         "renamed by alice": ({**gone, "q3.ipynb": ours}, {"sales.ipynb": theirs}),
         "renamed by alice, collide": ({**gone, "q3.ipynb": ours}, {"sales.ipynb": theirs}),
         "renamed by bob": ({"sales.ipynb": ours}, {**gone, "q3.ipynb": theirs}),
+        "renamed by alice, into a folder": (
+            {**gone, "2026/sales.ipynb": ours},
+            {"sales.ipynb": theirs},
+        ),
         "renamed alike by both": ({**gone, "q3.ipynb": ours}, {**gone, "q3.ipynb": theirs}),
         "renamed apart by both": ({**gone, "q3.ipynb": ours}, {**gone, "q4.ipynb": theirs}),
         "renamed by alice, a similar one added": (
@@ -274,6 +278,7 @@ CASES = {  # case -> the notebook whose merge is deferred
     "renamed by alice": "q3.ipynb",
     "renamed by alice, collide": "q3.ipynb",
     "renamed by bob": "q3.ipynb",
+    "renamed by alice, into a folder": "2026/sales.ipynb",  # git pairs the same name first
     "renamed alike by both": "q3.ipynb",
     "renamed by alice, bob adds a file": "q3.ipynb",
     # git merges these itself: one merge written at two paths; a rename git could pair with

@@ -36,6 +36,7 @@ def commit(repo: Path, files: dict[str, bytes | None], message: str, **kw: str) 
         if data is None:
             git(repo, "rm", "-q", name)
         else:
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
             (repo / name).write_bytes(data)
             git(repo, "add", name)
     git(repo, "commit", "-qm", message, **kw)

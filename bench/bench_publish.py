@@ -10,7 +10,8 @@ alice's edit cell by cell (the sync and the git and ssh processes it runs), and 
 profile for one more publish. Then the merge publish makes, in a fresh process with every
 process it runs added up, for each kind of history (`histories`: the notebook changed at one
 path with one merge base, renamed, added by both, criss-cross), now and the old way (git's
-merge-tree running the merge driver on the notebooks, as renames still merge) and, given BEFORE
+merge-tree running the merge driver on the notebooks, as renames git cannot be sure of without
+reading them still merge) and, given BEFORE
 (a folder holding another version of the package, e.g. `git archive main | tar -x -C BEFORE`),
 as that version does.
 """

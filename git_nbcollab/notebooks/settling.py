@@ -4,12 +4,11 @@ cell, or described; deletions as `resolve` says; anything else named for the use
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from git_nbcollab import proc
 from git_nbcollab.errors import UserError
 from git_nbcollab.notebooks import choices, deferred, filemerge, notebook
 from git_nbcollab.notebooks.filemerge import Settings
@@ -46,7 +45,7 @@ class Settling:
     asked: Asked
     env: dict[str, str]  # git's, to read blobs (the quarantine's too)
     folder: Path  # where blobs are written to be merged from their files
-    later: Collection[str]  # the notebooks git left to us (see `deferred`)
+    later: Mapping[str, str]  # the notebooks git left to us (see `deferred`) -> notes' name
     notes: list[str]  # what the merges kept or dropped, one line each
 
 
@@ -64,9 +63,7 @@ def _materialized(work: Settling, blob: str) -> Path:
         return path
     merge = deferred.described(work.repo, blob)
     if merge is None:
-        git = ("git", *proc.GIT_ONE_BLOB, "cat-file", "blob", blob)
-        proc.to_file(*git, path=path, env=work.env)
-        return path
+        return deferred.streamed(work.folder, blob, work.env)
     base, ours, theirs = (None if b is None else _materialized(work, b) for b in merge)
     assert ours is not None and theirs is not None
     try:
@@ -102,7 +99,7 @@ def settle(
             theirs_name=theirs,
         )
         if path in work.later:  # the driver noted the others' (`_notes`)
-            work.notes.extend(f"{path}: {n}" for n in result.notes)
+            work.notes.extend(f"{work.later[path]}: {n}" for n in result.notes)
         if result.notebook is None:
             base = files[0].read_bytes() if files[0] else None
             return _by_cell(work.repo, path, (base, stages), work.settings, work.asked) or [

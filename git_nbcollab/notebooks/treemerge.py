@@ -103,28 +103,20 @@ def _git_env(gitdir: Path, quarantine: Path | None, scratch: Path | None = None)
     return env
 
 
-def _bases(commits: tuple[str, str], env: dict[str, str]) -> list[str] | None:
-    """Every merge base git's merge of `commits` reads: theirs, and for two (a criss-cross),
-    those of the merge of the two that makes the virtual base, recursively; None when there
-    is none, or more than two (whose order git merges them in would matter)."""
-    done = proc.run("git", "merge-base", "--all", *commits, env=env, check=False)
-    bases = done.stdout.decode().split()
-    if done.returncode not in (0, 1) or not 1 <= len(bases) <= 2:
-        return None
-    deeper = [] if len(bases) == 1 else _bases((bases[0], bases[1]), env)
-    return None if deeper is None else [*bases, *deeper]
-
-
 def _deferred(
-    repo: pygit2.Repository, sides: tuple[Side, Side], env: dict[str, str]
+    repo: pygit2.Repository, sides: tuple[Side, Side], env: dict[str, str], folder: Path
 ) -> tuple[dict[str, deferred.Versions], bool]:
     """The notebooks git's merge of the two sides would read only to merge them (see
     `deferred`), and whether the history is a criss-cross (git merges merge bases)."""
     commits = (sides[0].commit, sides[1].commit)
-    bases = _bases(commits, env)
+    bases = deferred.bases(commits, env)
     if bases is None:
         return {}, False
-    return deferred.notebooks(repo, commits, bases), len(bases) > 1
+    found = deferred.notebooks(repo, commits, bases)
+    moved = deferred.moved(repo, commits, bases[0]) if len(bases) == 1 else None
+    if moved is not None and all(deferred.alike(move, env, folder) for move in moved[2]):
+        found[moved[0]] = moved[1]
+    return found, len(bases) > 1
 
 
 def _merge_tree(
@@ -194,21 +186,31 @@ def _driver_command(*, stand_ins: bool) -> str:
     return f'case "$(head -c {len(deferred.MARK)} %A)" in {mark}) exit 1;; esac; exec {command}'
 
 
+def _where(repo: pygit2.Repository, commit: str) -> dict[str, str]:
+    """blob -> its path in a commit's tree."""
+    return {blob: path for path, (_mode, blob) in deferred.files(repo, commit).items()}
+
+
 def _notes(repo: pygit2.Repository, sides: tuple[Side, Side], notes_file: Path) -> list[str]:
     """The notes of the driver runs that merged the two sides' own notebooks (the runs that made
     a virtual base for a criss-cross history merged older versions: theirs are left out)."""
     lines = notes_file.read_text().splitlines()
     if not lines:
         return []
-    ours, theirs = (
-        {blob: path for path, (_mode, blob) in deferred.files(repo, s.commit).items()}
-        for s in sides
-    )
+    ours, theirs = (_where(repo, s.commit) for s in sides)
     kept: list[str] = []
     for record in map(json.loads, lines):
         if record["ours"] in ours and record["theirs"] in theirs:
             kept += [f"{ours[record['ours']]}: {n}" for n in record["notes"]]
     return kept
+
+
+def _named(
+    repo: pygit2.Repository, ours: Side, later: Mapping[str, deferred.Versions]
+) -> dict[str, str]:
+    """Each deferred notebook's path in ours, which the driver's notes would name it by."""
+    where = _where(repo, ours.commit) if later else {}
+    return {path: where[b] for path, versions in later.items() for b in versions & where.keys()}
 
 
 def _merge_two(
@@ -228,10 +230,11 @@ def _merge_two(
         settings = Settings(settings.newer, settings.resolve, settings.names, f"{tmp}/notes")
         Path(settings.notes).touch()
         env = _git_env(Path(repo.path), quarantine)
-        later, criss_cross = _deferred(repo, sides, env)
+        later, criss_cross = _deferred(repo, sides, env, Path(tmp))
         tree, conflicted = _merge_tree(repo, sides, settings, quarantine, later, criss_cross)
         notes = _notes(repo, sides, Path(settings.notes))
-        work = Settling(repo, settings, asked, env, Path(tmp), later, notes)
+        named = _named(repo, ours, later)
+        work = Settling(repo, settings, asked, env, Path(tmp), named, notes)
         return _finish(work, sides, who, tree, conflicted)
 
 

@@ -36,6 +36,7 @@ def commit(repo: Path, files: dict[str, bytes | None], message: str, **kw: str) 
         if data is None:
             git(repo, "rm", "-q", name)
         else:
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
             (repo / name).write_bytes(data)
             git(repo, "add", name)
     git(repo, "commit", "-qm", message, **kw)
@@ -305,13 +306,14 @@ def test_the_virtual_base_of_notebooks_is_merged_cell_by_cell(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("style", ["none", "independent", "positional"])
-@pytest.mark.parametrize("renamed", [False, True])
+@pytest.mark.parametrize("renamed", ["no", "alone", "and a file added"])
 def test_python_starts_only_for_notebooks_git_merges_itself(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, renamed: bool, style: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, renamed: str, style: str
 ) -> None:
     """A notebook left to the tree merge (a stand-in, see `deferred`) is left conflicted by
-    the driver command's shell: no Python start for it. A renamed one still goes through the
-    driver. Both merge cell by cell, each cell once, whatever the cell ids."""
+    the driver command's shell: no Python start for it, also renamed where the rename was
+    git's only candidate. One renamed among other changes still goes through the driver.
+    All merge cell by cell, each cell once, whatever the cell ids."""
     import sys
 
     from tests.notebooks.test_choices import _ids
@@ -327,13 +329,17 @@ def test_python_starts_only_for_notebooks_git_merges_itself(
 
     base = SALES.read_bytes()
     mine = saved(edited(base, 0, "# alice"), "a")
-    ours = {"sales.ipynb": None, "q3.ipynb": mine} if renamed else {"sales.ipynb": mine}
+    ours: dict[str, bytes | None] = {"sales.ipynb": mine}
+    if renamed != "no":
+        ours = {"sales.ipynb": None, "q3.ipynb": mine}
+    if renamed == "and a file added":
+        ours["more.txt"] = b"more\n"
     theirs = {"sales.ipynb": saved(edited(base, 2, "print('bob')"), "t")}
     repo, alice, bob = fork(tmp_path, {"sales.ipynb": saved(base, "b")}, ours, theirs)
     merged = merge(pygit2.Repository(str(repo)), [alice, bob], author=AUTHOR)
     assert merged.commit is not None, merged.conflicts
-    path = "q3.ipynb" if renamed else "sales.ipynb"
+    path = "sales.ipynb" if renamed == "no" else "q3.ipynb"
     got = sources(file_at(repo, merged.commit, path))
     assert got == ["# alice", sources(base)[1], "print('bob')"], "each cell once"
     runs = starts.read_text().splitlines() if starts.exists() else []
-    assert len(runs) == (1 if renamed else 0), runs
+    assert len(runs) == (1 if renamed == "and a file added" else 0), runs

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import sys
+from git_nbcollab.cli import nbcollab_script
 
-from git_nbcollab.cli import nbcollab
-
-sys.exit(nbcollab())
+nbcollab_script()

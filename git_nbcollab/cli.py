@@ -9,8 +9,9 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from git_nbcollab.errors import run_main
+from git_nbcollab.errors import exit_now, run_main
 from git_nbcollab.layout import Settings, default_root
 from git_nbcollab.names import collab_id
 from git_nbcollab.usage import Parser
@@ -565,6 +566,20 @@ def nbcollab(argv: Sequence[str] | None = None) -> int:
     return run_main(
         "git nbcollab", lambda: _nbcollab_command(_nbcollab_parser(command).parse_args(words))()
     )
+
+
+# The console scripts (pyproject.toml), ended by `exit_now`; tests and the JupyterLab extension
+# call the commands above, which return.
+def nbshare_script() -> NoReturn:
+    exit_now(nbshare())
+
+
+def nbpublish_script() -> NoReturn:
+    exit_now(nbpublish())
+
+
+def nbcollab_script() -> NoReturn:
+    exit_now(nbcollab())
 
 
 PARSERS: dict[str, Callable[[], Parser]] = {

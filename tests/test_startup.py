@@ -66,3 +66,23 @@ def test_a_command_builds_no_other_commands_parser() -> None:
     assert "git_nbcollab.checks.report" in loaded_after(
         "from git_nbcollab.cli import nbcollab\nnbcollab(['check', '-h'])"
     ), "the check above can fail"
+
+
+def test_console_scripts_end_without_tearing_the_interpreter_down() -> None:
+    """Freeing pygit2's and the notebook code's objects took a sync 20-50 ms: the scripts
+    flush what was said and leave (atexit handlers, teardown: not run)."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    scripts = tomllib.loads(pyproject.read_text())["project"]["scripts"]
+    for command, target in scripts.items():
+        module, function = target.split(":")
+        probe = (
+            "import atexit, sys\natexit.register(print, 'torn down')\n"
+            f"sys.argv = [{command!r}, '-h']\nfrom {module} import {function}\n{function}()"
+        )
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert f"usage: {command.replace('-', ' ', 1)}" in done.stdout, "flushed before leaving"
+        assert "torn down" not in done.stdout, target

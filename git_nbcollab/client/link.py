@@ -148,8 +148,43 @@ def connect(client: Client | None = None) -> Iterator[Client]:
 
     client = client or configured()
     with tempfile.TemporaryDirectory(prefix="nbcollab-ssh-") as tmp:
-        shared = replace(client, control=str(Path(tmp) / "control"))
+        control = str(Path(tmp) / "control")
+        shared = replace(client, control=control)
         try:
             yield shared
-        finally:
-            proc.run(*shared.ssh_args(), "-O", "exit", shared.url, check=False)
+        finally:  # no master when nothing reached the hub
+            if os.path.exists(control) and not _stop_master(control):
+                proc.run(*shared.ssh_args(), "-O", "exit", shared.url, check=False)
+
+
+# ssh's multiplexing protocol (OpenSSH's PROTOCOL.mux): each message is a uint32 length, then
+# uint32 words. Both ends say hello (version 4); the client then asks the master to end.
+MUX_HELLO, MUX_VERSION, MUX_TERMINATE, MUX_OK = 0x1, 4, 0x10000005, 0x80000001
+
+
+def _stop_master(control: str) -> bool:
+    """End the shared connection as `ssh -O exit` does, without starting ssh for it (10-30 ms
+    of a sync): True once the master took the request (it answers OK, or has already gone)."""
+    import socket
+    import struct
+
+    def send(*words: int) -> None:
+        master.sendall(struct.pack(f">{len(words) + 1}I", 4 * len(words), *words))
+
+    def kind() -> int | None:  # of the master's next message; None when it has closed
+        size = int.from_bytes(answers.read(4) or b"\0")
+        message = answers.read(size)
+        return int.from_bytes(message[:4]) if size >= 4 and len(message) == size else None
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as master:
+            master.settimeout(10)
+            master.connect(control)
+            with master.makefile("rb") as answers:
+                send(MUX_HELLO, MUX_VERSION)
+                if kind() != MUX_HELLO:
+                    return False
+                send(MUX_TERMINATE, 1)
+                return kind() in (MUX_OK, None)
+    except OSError:
+        return False

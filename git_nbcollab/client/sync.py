@@ -159,6 +159,7 @@ def _land(
         proc.run(*auto, cwd=str(top), check=False)  # a failed one fails no sync
         savedover.save(here.gitdir, last)
         workcopy.ignore_checkpoints(here.gitdir)  # working copies cloned before clone did it
+        repo.clear_quarantines(here.gitdir)  # the kept objects' emptied folders, meanwhile too
         pushed()
 
 
@@ -228,6 +229,6 @@ def sync(
             last = savedover.record(staged.repo, own, merged.commit, sides[1:])
             staged.keep()
             on_hub = staged.repo.references.get(REMOTE + branch.removeprefix("refs/heads/u/"))
-        if merged.commit != head or on_hub is None or str(on_hub.target) != head:
-            _land(hub, here, merged.commit, head, last)  # else nothing changed here or there
+            if merged.commit != head or on_hub is None or str(on_hub.target) != head:
+                _land(hub, here, merged.commit, head, last)  # else nothing changed here or there
     return replace(done, commit=merged.commit)

@@ -71,8 +71,12 @@ def serve_pack(hub: Hub, caller: User, command: str, path: str) -> int:
     # A push keeps its pack: moved in as loose objects, it could meet the uploader's `repack -d`
     # removing the empty `objects/xx` folder it had just made ("unable to migrate objects").
     keep = "receive.unpackLimit=1"
+    # The repos have gc.auto=0 (the uploader packs them, backup.packing): a push starts no
+    # `git gc --auto` that would only find that out
+    no_gc = "receive.autogc=false"
+    options = ["-c", limit, "-c", keep, "-c", no_gc]
     repo = str(hub.repo(collab.id))
-    os.execvp("git", ["git", "-c", limit, "-c", keep, command.removeprefix("git-"), repo])
+    os.execvp("git", ["git", *options, command.removeprefix("git-"), repo])
 
 
 def serve(root: str, caller_name: str, request: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -177,3 +178,40 @@ def test_an_edit_in_the_second_the_last_sync_wrote_the_file_is_synced(
     shown = box.run("bob", "git", "show", f"origin/u/{box.user('bob')}/main:{bob_nb.name}",
                     cwd=bob_nb.parent)  # fmt: skip
     assert '"print(2)"' in shown.stdout
+
+
+def _ssh_left(box: Box, short: str) -> list[str]:
+    """The ssh processes of a teammate still running (not the exited ones waiting for init)."""
+    listed = subprocess.run(
+        ["ps", "-u", box.user(short), "-o", "stat=,comm="], capture_output=True, text=True
+    ).stdout.splitlines()
+    return [line for line in listed if line.split()[-1] == "ssh" and not line.startswith("Z")]
+
+
+def test_a_sync_starts_ssh_once_for_the_fetch_and_once_for_the_push(
+    box: Box, pair: tuple[Path, Path]
+) -> None:
+    """They share one connection, which ends with the sync (the master is asked to exit over its
+    own socket: no third ssh for `ssh -O exit`)."""
+    alice_nb, bob_nb = pair
+    edit_cell(alice_nb, 0, "# one incoming change")
+    assert box.run("alice", "git", "nbcollab", "sync", cwd=alice_nb.parent).returncode == 0
+    edit_cell(bob_nb, 2, "print('and one of mine')")
+    logged = box.home("bob") / "ssh-calls"
+    wrapper = box.home("bob") / "ssh-wrapper"
+    wrapper.mkdir()
+    (wrapper / "ssh").write_text(f'#!/bin/sh\necho "$*" >> {logged}\nexec /usr/bin/ssh "$@"\n')
+    (wrapper / "ssh").chmod(0o755)
+    path = f"PATH={wrapper}:{box.bin_dir}:/usr/bin:/bin"
+    done = box.run("bob", "env", path, "git", "nbcollab", "sync", cwd=bob_nb.parent)
+    assert done.returncode == 0, done.stderr
+    calls = logged.read_text().splitlines()
+    assert [call.rsplit(" ", 1)[0].rsplit(" ", 1)[-1] for call in calls] == [
+        "git-upload-pack",
+        "git-receive-pack",
+    ], calls
+    deadline = time.monotonic() + 10
+    while _ssh_left(box, "bob") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _ssh_left(box, "bob") == [], "the shared connection outlived the sync"
+    assert sources(alice_nb)[0] == sources(bob_nb)[0] == "# one incoming change"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -127,6 +128,28 @@ def test_git_merges_the_tree_with_stand_ins_and_leaves_the_real_versions(tmp_pat
         assert Path(settings.notes).read_text() == "", "the driver merged nothing"
     assert {n: blob for n, (_mode, blob) in stages["sales.ipynb"].items() if n > 1} == real
     assert not list(repo.glob(".git/refs/replace/*")), "the repo got no replace ref"
+
+
+def test_the_scratch_git_dir_swaps_each_version_and_makes_few_folders(tmp_path: Path) -> None:
+    """git reads each deferred version as its stand-in there (and the rest as in the repo);
+    the folders it holds are only those git needs: each is removed after the merge, at 3 ms a
+    folder on a disk mounted with `discard`."""
+    repo, alice, bob = fork(
+        tmp_path, {"sales.ipynb": NB}, {"sales.ipynb": ALICE}, {"sales.ipynb": BOB}
+    )
+    versions = {git(repo, "rev-parse", f"{c.commit}:sales.ipynb") for c in (alice, bob)}
+    scratch = tmp_path / "scratch.git"
+    deferred.scratch_git_dir(scratch, repo / ".git" / "config", {"sales.ipynb": versions})
+    env = treemerge._git_env(repo / ".git", None, scratch)
+    for blob in versions:
+        shown = subprocess.run(["git", "cat-file", "blob", blob], env=env, capture_output=True)
+        assert shown.stdout == deferred.MARK + blob.encode() + b"\n", shown.stderr
+    tree = subprocess.run(["git", "cat-file", "-t", f"{bob.commit}^{{tree}}"], env=env)
+    assert tree.returncode == 0, "the repo's own objects are read there too"
+    folders = {str(p.relative_to(scratch)) for p in scratch.rglob("*") if p.is_dir()}
+    loose = {f for f in folders if f.startswith("objects/")}
+    assert folders - loose == {"objects", "refs"}
+    assert len(loose) <= len(versions), "a folder per stand-in at most"
 
 
 def test_a_deferred_notebook_merges_and_says_what_it_kept(tmp_path: Path) -> None:

@@ -56,14 +56,16 @@ def entries(hub: Hub, caller: User) -> Entries:
 def named(hub: Hub, spec: MemberSpec) -> list[collabs.Collab]:
     """The collaborations `spec` names, in the order `list` shows them: the lines with its
     name and exactly its members, each read again from its repo."""
-    name = re.escape(_field(spec.name).encode())
-    line = rb"^([^\t\n]*)\t" + name + rb"\t[^\t\n]*\t,([^\t\n]*),\t"
+    body, name = _current(hub).body, _field(spec.name).encode()
     found = []
-    for cid, members in re.findall(line, _current(hub).body, re.MULTILINE):
-        if set(members.decode().split(",")) == spec.members:
-            collab = collabs.load(hub.repo(CollabId(cid.decode())))
-            if collab is not None and collab.spec == spec:
-                found.append(collab)
+    for hit in re.finditer(re.escape(b"\t" + name + b"\t"), body):  # a literal: a fast search
+        start = body.rfind(b"\n", 0, hit.start()) + 1
+        cid, field, _created, members, _ = body[start : body.find(b"\n", start)].split(b"\t", 4)
+        if field != name or set(members.decode().strip(",").split(",")) != spec.members:
+            continue  # the name at another field, or other members
+        collab = collabs.load(hub.repo(CollabId(cid.decode())))
+        if collab is not None and collab.spec == spec:
+            found.append(collab)
     return found
 
 

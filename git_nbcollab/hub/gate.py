@@ -5,7 +5,7 @@
 The caller is the key's owner (argv), never a commit author. The request comes in
 SSH_ORIGINAL_COMMAND: git's pack commands for a collaboration the caller belongs to, or one of
 the tool's own operations (`nbcollab <op> ...`). Nothing else runs. Pack commands exec git, so
-a push pays only for this module's imports.
+a push pays only for this module's imports (and its hook for none: hub/hookserver.py).
 """
 
 from __future__ import annotations
@@ -76,6 +76,10 @@ def serve_pack(hub: Hub, caller: User, command: str, path: str) -> int:
     no_gc = "receive.autogc=false"
     options = ["-c", limit, "-c", keep, "-c", no_gc]
     repo = str(hub.repo(collab.id))
+    if op == "push":  # its pre-receive hook is answered by a child of this process
+        from git_nbcollab.hub import hookserver
+
+        hookserver.start(repo)
     os.execvp("git", ["git", *options, command.removeprefix("git-"), repo])
 
 

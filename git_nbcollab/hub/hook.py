@@ -1,7 +1,9 @@
 """Hook bodies; the shims in hooks/ run `python -I -m git_nbcollab.hook <name>`.
 
-Runs on the hub as the service account, with the caller's identity set by the gate.
-Imports only what the rules need: every push pays for this start-up.
+Runs on the hub as the service account, with the caller's identity set by the gate. A push
+through the gate has its pre-receive answered by a child of the gate (hub/hookserver.py), which
+has started Python already; the shim runs this module when no such child waits (a push that
+did not come through the gate, which is refused). Imports only what the rules need.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ IDENTITY = "NBCOLLAB_USER"  # exported by the gate
 LIMITS = {"max_file_mb": "NBCOLLAB_MAX_FILE_MB", "max_refs": "NBCOLLAB_MAX_REFS"}
 
 
-def pre_receive(user: str | None, lines: Iterable[str], git_dir: str) -> int:
-    """The ref rules (hub.rules), then what the push brings (hub.intake); one line per refusal."""
+def pre_receive(user: str | None, lines: Iterable[str], git_dir: str, receiver: int) -> int:
+    """The ref rules (hub.rules), then what the push brings (hub.intake); one line per refusal.
+    `receiver` is the pid of the git that receives the push (and moves the refs)."""
     from git_nbcollab.hub.rules import refusal
     from git_nbcollab.names import User
 
@@ -37,11 +40,11 @@ def pre_receive(user: str | None, lines: Iterable[str], git_dir: str) -> int:
         reasons = intake.refusals(git_dir, User(user), pushed, **limits)
     for reason in reasons:
         print(reason, file=sys.stderr)
-    if not reasons:  # the git that moves the refs is our parent: `list` waits for it to end
+    if not reasons:  # `list` waits for the git that moves the refs to end
         from git_nbcollab.hub import marks
 
         root, name = _hub_of(git_dir)
-        marks.mark(root, name[:-4], os.getppid())
+        marks.mark(root, name[:-4], receiver)
     if reasons:
         moves = [(ref, old, new) for old, new, ref in updates]
         _log(git_dir, user, moves, "; ".join(r.removeprefix("refused ") for r in reasons))
@@ -81,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # Whatever goes wrong refuses the push with one line (and a crash log on the hub).
         user, git_dir = os.environ.get(IDENTITY), os.environ.get("GIT_DIR", ".")
-        return run_main("git-nbcollab", lambda: pre_receive(user, sys.stdin, git_dir))
+        return run_main("git-nbcollab", lambda: pre_receive(user, sys.stdin, git_dir, os.getppid()))
     if args == ["post-receive"]:
         return post_receive(os.environ.get("GIT_DIR", "."), sys.stdin)
     print(

@@ -4,12 +4,15 @@ sees the refs as they were (as in git's quarantine). The same over ssh: test_int
 from __future__ import annotations
 
 import io
+import os
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from git_nbcollab.hub import hook, intake
+from git_nbcollab.hub import hook, intake, repos
 from git_nbcollab.names import ZERO
 from tests.box import FIXTURES
 
@@ -52,9 +55,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def pre_receive(repo: Path, *lines: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = hook.pre_receive(
-        "bob", io.StringIO("".join(f"{line}\n" for line in lines)), str(repo / ".git")
-    )
+    given = io.StringIO("".join(f"{line}\n" for line in lines))
+    code = hook.pre_receive("bob", given, str(repo / ".git"), os.getpid())
     return code, capsys.readouterr().err
 
 
@@ -95,7 +97,7 @@ def test_branches_over_the_limit_are_refused_and_deletes_make_room(
 
 
 def test_without_the_gate_nothing_is_taken(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert hook.pre_receive(None, io.StringIO(""), str(repo / ".git")) == 1
+    assert hook.pre_receive(None, io.StringIO(""), str(repo / ".git"), os.getpid()) == 1
     assert "only through its ssh gate" in capsys.readouterr().err
 
 
@@ -135,3 +137,93 @@ def test_a_branch_only_moves_forward(
         code, err = moved(ref, old, new)
         assert code == 1 and f"refused refs/heads/u/bob/{ref}: a non-fast-forward push" in err
     assert moved("side", one, ZERO) == (0, ""), "deleting a side branch is the way to start over"
+
+
+# The git that receives a push, as the gate starts it: the child that answers the hook is
+# forked, then this process becomes what argv[2:] says (the shim, or git ending without a hook).
+RECEIVER = """
+import os, sys
+from git_nbcollab.hub import hookserver
+hookserver.start(sys.argv[1])
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+
+def through_the_gates_child(repo: Path, tmp_path: Path, *lines: str) -> tuple[int, str]:
+    """The real pre-receive shim, answered by the child `hookserver.start` forks. The shim's
+    own Python is `false`: only the child can let a push in."""
+    shim = tmp_path / "pre-receive"
+    shim.write_bytes(repos._shim("pre-receive", "false"))
+    done = subprocess.run(
+        [sys.executable, "-c", RECEIVER, str(repo / ".git"), "sh", str(shim)],
+        input="".join(f"{line}\n" for line in lines),
+        capture_output=True,
+        text=True,
+        env={**os.environ, hook.IDENTITY: "bob"},
+        timeout=60,
+    )
+    return done.returncode, done.stderr
+
+
+def test_the_gates_child_answers_the_hook(repo: Path, tmp_path: Path) -> None:
+    old = git(repo, "rev-parse", "refs/heads/u/bob/main")
+    new = commit(repo, {"sales.ipynb": SALES}, old)
+    assert through_the_gates_child(repo, tmp_path, f"{old} {new} refs/heads/u/bob/main") == (0, "")
+    code, err = through_the_gates_child(repo, tmp_path, f"{old} {new} refs/heads/master")
+    assert (code, err) == (
+        1,
+        "refused refs/heads/master: master moves only through `git nbpublish`\n",
+    )
+
+
+def test_a_pushed_path_cannot_say_the_verdict(repo: Path, tmp_path: Path) -> None:
+    """The refusals name paths the pusher chose; the exit code comes first, on its own line."""
+    old = git(repo, "rev-parse", "refs/heads/u/bob/main")
+    for name in ("x\n0\n", "0\n", "\n0"):
+        new = commit(repo, {name: bytes(2**20 + 1)}, old)
+        code, err = through_the_gates_child(repo, tmp_path, f"{old} {new} refs/heads/u/bob/main")
+        assert code == 1 and "over the hub's limit" in err, (name, err)
+
+
+@pytest.mark.parametrize(
+    "pipes",
+    ["8>/dev/null 9</dev/null", "8>/dev/full 9</dev/null", "8>&- 9<&-"],
+    ids=["no answer", "cannot ask", "no pipes"],
+)
+def test_without_an_answer_the_shim_refuses(tmp_path: Path, pipes: str) -> None:
+    shim = tmp_path / "pre-receive"
+    shim.write_bytes(repos._shim("pre-receive", "false"))
+    done = subprocess.run(
+        ["sh", "-c", f'exec {pipes} sh "$0"', str(shim)],
+        input=f"{ZERO} {'1' * 40} refs/heads/u/bob/main\n".encode(),
+        env={**os.environ, "NBCOLLAB_HOOK_SERVER": "1"},
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+
+
+def test_the_child_leaves_when_git_ends_without_the_hook(repo: Path) -> None:
+    """A push with nothing to update runs no hook: the child sees its pipe close, and ends."""
+    argv = [sys.executable, "-c", RECEIVER, str(repo / ".git"), "sleep", "2"]
+    receiver = subprocess.Popen(argv)
+
+    def children() -> list[int]:  # forked from the receiver: the same command line
+        wanted = "\0".join(argv).encode() + b"\0"
+        return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+                and int(p.name) != receiver.pid and _cmdline(p) == wanted]  # fmt: skip
+
+    time.sleep(1)
+    assert len(children()) == 1, "the check below can fail"
+    assert receiver.wait(timeout=30) == 0
+    deadline = time.monotonic() + 10
+    while children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert children() == []
+
+
+def _cmdline(process: Path) -> bytes:
+    try:
+        return (process / "cmdline").read_bytes()
+    except OSError:  # ended meanwhile
+        return b""

@@ -7,15 +7,14 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from git_nbcollab import audit, proc
 from git_nbcollab.names import ZERO
 
 
-@dataclass(frozen=True)
-class RefUpdate:
+class RefUpdate(NamedTuple):
     ref: str
     new: str
     old: str = ZERO  # ZERO: the ref must not exist yet

@@ -46,6 +46,7 @@ def test_sync_imports_no_notebook_code_before_its_fetch_starts() -> None:
     notebook_code = {"git_nbcollab.notebooks.treemerge", "git_nbcollab.client.savedover"}
     assert notebook_code & modules == set()
     assert "concurrent.futures" not in modules, "restore's thread pool (fsutil.sync_tree)"
+    assert "dataclasses" not in modules, "its import (inspect, ast) cost 11 ms before the fetch"
 
 
 def test_the_probe_sees_imports() -> None:

@@ -7,9 +7,8 @@ import json
 import os
 import shlex
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from git_nbcollab import proc
 from git_nbcollab.errors import UserError
@@ -52,8 +51,7 @@ def author(config: Config | None = None) -> tuple[str, str]:
     return name, email
 
 
-@dataclass(frozen=True)
-class Client:
+class Client(NamedTuple):
     url: str  # ssh://service@host:port
     identity: str | None
     control: str | None = None  # socket of the connection shared for one command's lifetime
@@ -149,7 +147,7 @@ def connect(client: Client | None = None) -> Iterator[Client]:
     client = client or configured()
     with tempfile.TemporaryDirectory(prefix="nbcollab-ssh-") as tmp:
         control = str(Path(tmp) / "control")
-        shared = replace(client, control=control)
+        shared = client._replace(control=control)
         try:
             yield shared
         finally:  # no master when nothing reached the hub

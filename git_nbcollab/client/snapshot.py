@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from git_nbcollab import proc, repo
 from git_nbcollab.errors import UserError
@@ -16,8 +16,7 @@ CHECKPOINTS = ".ipynb_checkpoints"
 SKIP = f":(exclude,glob)**/{CHECKPOINTS}/**"  # Jupyter's autosave copies are nobody's work
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(NamedTuple):
     commit: str  # the working tree on top of HEAD; HEAD itself if nothing changed
     committed: tuple[str, ...]  # paths that differ from HEAD
     left_out: tuple[str, ...]  # untracked files that are not notebooks

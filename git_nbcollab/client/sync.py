@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from git_nbcollab import proc, repo
 from git_nbcollab.client import link, snapshot, workcopy
@@ -124,8 +123,7 @@ def _pushing(hub: link.Client, top: Path, commit: str, branch: str) -> Iterator[
         yield done
 
 
-@dataclass(frozen=True)
-class Synced:
+class Synced(NamedTuple):
     """What a sync did. `commit` is the merge, now on the branch and pushed; None when cells
     collided (`conflicts`, one line each; `cells` with both versions when asked) or for a dry
     run, and then nothing changed."""
@@ -224,11 +222,11 @@ def sync(
                 snap.commit,
             )
             if merged.commit is None or dry_run:
-                return replace(done, conflicts=merged.conflicts, cells=merged.cells)
+                return done._replace(conflicts=merged.conflicts, cells=merged.cells)
             snapshot.check_landing(top, staged, own, merged.commit)
             last = savedover.record(staged.repo, own, merged.commit, sides[1:])
             staged.keep()
             on_hub = staged.repo.references.get(REMOTE + branch.removeprefix("refs/heads/u/"))
             if merged.commit != head or on_hub is None or str(on_hub.target) != head:
                 _land(hub, here, merged.commit, head, last)  # else nothing changed here or there
-    return replace(done, commit=merged.commit)
+    return done._replace(commit=merged.commit)

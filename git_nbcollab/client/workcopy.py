@@ -6,9 +6,8 @@ import contextlib
 import os
 import shlex
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from git_nbcollab import fsutil, proc
 from git_nbcollab.client.link import ID_KEY, Client, Config, git_config, read_config
@@ -110,8 +109,7 @@ def locked(gitdir: Path, *, wait: bool = True) -> contextlib.AbstractContextMana
     return fsutil.locked(gitdir, wait=wait)
 
 
-@dataclass(frozen=True)
-class Here:
+class Here(NamedTuple):
     """The working copy a command runs in, as one `git rev-parse` and one config read see it."""
 
     top: Path  # its top folder, wherever in it the command runs

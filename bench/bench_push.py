@@ -6,8 +6,9 @@ then, as bob, edits one cell of the shared notebook N times, commits, and pushes
 twice: to the hub through the gate and the pre-receive hook (which checks the notebook), and
 to an unhooked bare repo of another account over the same sshd with the same key and no
 forced command. Prints the medians and their ratio. Then the check itself: in a fresh Python
-(as the hook runs it) against nbformat's validation, and in-process on a 20 MB notebook
-against json.loads alone.
+(as the Python hook runs it; a push through the gate has it loaded by the gate's child,
+hub/hookserver.py) against nbformat's validation, and in-process on a 20 MB notebook against
+json.loads alone.
 """
 
 from __future__ import annotations

@@ -44,6 +44,9 @@ _MERGE = MARK + b"merge "  # a description's
 Versions = frozenset[str]  # the blob ids of a notebook's versions in the commits git reads
 Described = tuple[str | None, str, str]  # the blobs of base (None: none), ours and theirs
 Move = tuple[str, str]  # a notebook's blob in the merge base, and at its new path on a side
+# A blob up to this size is written out from here (`streamed`): a git to stream it costs more
+# (3 ms, three per notebook merged) than holding it; git streams the larger ones.
+HELD = 1 << 20
 _FILES = (0o100644, 0o100755)
 
 
@@ -167,7 +170,7 @@ def moved(
     return path, frozenset(blobs), pairs
 
 
-def alike(move: Move, env: dict[str, str], folder: Path) -> bool:
+def alike(repo: pygit2.Repository, move: Move, env: dict[str, str], folder: Path) -> bool:
     """Whether git finds a notebook's base and its moved version alike enough to pair them as
     a rename (its only candidate: see `moved`): asked of `git diff --no-index` on
     their files (streamed where the merge reads them after), a git that exits before the
@@ -175,7 +178,7 @@ def alike(move: Move, env: dict[str, str], folder: Path) -> bool:
     pair = folder / "pair"
     for side, blob in zip(("a", "b"), move, strict=True):
         (pair / side).mkdir(parents=True)  # a/a and b/b: two paths, one deleted, one added
-        os.link(streamed(folder, blob, env), pair / side / side)
+        os.link(streamed(repo, folder, blob, env), pair / side / side)
     alone = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(pair)}
     alone |= {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
     alone |= {"XDG_CONFIG_HOME": str(pair), "GIT_CEILING_DIRECTORIES": str(folder)}
@@ -187,11 +190,15 @@ def alike(move: Move, env: dict[str, str], folder: Path) -> bool:
     return done.stdout.startswith(b"R")
 
 
-def streamed(folder: Path, blob: str, env: Mapping[str, str]) -> Path:
-    """A blob in a file in `folder`, streamed there by git (never held here), once."""
+def streamed(repo: pygit2.Repository, folder: Path, blob: str, env: Mapping[str, str]) -> Path:
+    """A blob of `repo` in a file in `folder`, once: streamed there by git (with `env`, never
+    held here), or written from here if it is at most HELD bytes."""
     path = folder / f"blob-{blob}"
     if not path.exists():
-        proc.to_file("git", *proc.GIT_ONE_BLOB, "cat-file", "blob", blob, path=path, env=env)
+        if repo.odb.read_header(blob)[1] <= HELD:
+            path.write_bytes(repo.odb.read(blob)[1])
+        else:
+            proc.to_file("git", *proc.GIT_ONE_BLOB, "cat-file", "blob", blob, path=path, env=env)
     return path
 
 

@@ -63,7 +63,7 @@ def _materialized(work: Settling, blob: str) -> Path:
         return path
     merge = deferred.described(work.repo, blob)
     if merge is None:
-        return deferred.streamed(work.folder, blob, work.env)
+        return deferred.streamed(work.repo, work.folder, blob, work.env)
     base, ours, theirs = (None if b is None else _materialized(work, b) for b in merge)
     assert ours is not None and theirs is not None
     try:

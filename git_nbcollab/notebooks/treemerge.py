@@ -114,7 +114,7 @@ def _deferred(
         return {}, False
     found = deferred.notebooks(repo, commits, bases)
     moved = deferred.moved(repo, commits, bases[0]) if len(bases) == 1 else None
-    if moved is not None and all(deferred.alike(move, env, folder) for move in moved[2]):
+    if moved is not None and all(deferred.alike(repo, move, env, folder) for move in moved[2]):
         found[moved[0]] = moved[1]
     return found, len(bases) > 1
 

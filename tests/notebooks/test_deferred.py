@@ -358,3 +358,22 @@ def test_a_criss_cross_whose_bases_added_the_notebook_keeps_git_s_whole_merge(
     new = _outcome(repo, treemerge.merge(pyrepo, [alice, bob], author=AUTHOR))
     monkeypatch.setattr(treemerge, "_deferred", lambda *args: ({}, False))
     assert new == _outcome(repo, treemerge.merge(pyrepo, [alice, bob], author=AUTHOR))
+
+
+def test_a_small_blob_is_written_from_here_and_a_large_one_streamed_by_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "repo"), bare=True)
+    small, large = NB, NB + b" " * deferred.HELD
+    blobs = {str(repo.create_blob(data)): data for data in (small, large)}
+    env = treemerge._git_env(Path(repo.path), None)
+    started: list[tuple[str, ...]] = []
+    to_file = deferred.proc.to_file
+    monkeypatch.setattr(
+        deferred.proc, "to_file", lambda *cmd, **kw: started.append(cmd) or to_file(*cmd, **kw)
+    )
+    for blob, data in blobs.items():
+        assert deferred.streamed(repo, tmp_path, blob, env).read_bytes() == data
+    assert [cmd[-1] for cmd in started] == [str(repo.create_blob(large))], "git streams the large"
+    assert deferred.streamed(repo, tmp_path, blob, env) == tmp_path / f"blob-{blob}", "once"
+    assert len(started) == 1

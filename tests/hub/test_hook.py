@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -204,21 +205,25 @@ def test_without_an_answer_the_shim_refuses(tmp_path: Path, pipes: str) -> None:
 
 
 def test_the_child_leaves_when_git_ends_without_the_hook(repo: Path) -> None:
-    """A push with nothing to update runs no hook: the child sees its pipe close, and ends."""
-    argv = [sys.executable, "-c", RECEIVER, str(repo / ".git"), "sleep", "2"]
-    receiver = subprocess.Popen(argv)
+    """A push with nothing to update runs no hook: the child sees its pipe close, and ends.
+    The receiving git is a `cat` here, which ends when its input does."""
+    argv = [sys.executable, "-c", RECEIVER, str(repo / ".git"), "cat"]
+    receiver = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    wanted = "\0".join(argv).encode() + b"\0"  # the child is a fork: the same command line
 
-    def children() -> list[int]:  # forked from the receiver: the same command line
-        wanted = "\0".join(argv).encode() + b"\0"
-        return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
-                and int(p.name) != receiver.pid and _cmdline(p) == wanted]  # fmt: skip
+    def children() -> list[str]:
+        return [p.name for p in Path("/proc").iterdir() if p.name.isdigit()
+                and p.name != str(receiver.pid) and _cmdline(p) == wanted]  # fmt: skip
 
-    time.sleep(1)
+    def until(done: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 30
+        while not done() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    until(lambda: _cmdline(Path(f"/proc/{receiver.pid}")) == b"cat\0")  # forks done
     assert len(children()) == 1, "the check below can fail"
-    assert receiver.wait(timeout=30) == 0
-    deadline = time.monotonic() + 10
-    while children() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert receiver.communicate(timeout=30) == (None, None) and receiver.returncode == 0
+    until(lambda: children() == [])
     assert children() == []
 
 

@@ -24,12 +24,9 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> 
     if not rows:
         say(empty)
         return
-    widths = [max(len(str(cell)) for cell in column) for column in zip(columns, *rows, strict=True)]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in (columns, *rows)
-    ]
-    sys.stdout.write("\n".join(lines) + "\n")
+    widths = [max(map(len, column)) for column in zip(columns, *rows, strict=True)]
+    line = "  ".join(f"{{:<{width}}}" for width in widths)  # one format: `list` draws 10,000 rows
+    sys.stdout.write("".join(line.format(*row).rstrip() + "\n" for row in (columns, *rows)))
 
 
 @contextlib.contextmanager

@@ -7,6 +7,9 @@ import shlex
 import subprocess
 import sys
 
+import pytest
+
+from git_nbcollab.output import table
 from tests.box import Box
 from tests.commands.test_backup import bob_commits, clone_as_bob
 
@@ -70,3 +73,15 @@ def test_list_versions_show_and_backup_status_print_json(box: Box) -> None:
     assert status.returncode == 0, status.stderr
     found = json.loads(status.stdout)
     assert found["queued_bundles"] == 0 and found["last_error"] is None, found
+
+
+def test_a_table_aligns_its_columns_and_ends_no_line_in_spaces(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rows = [("1a2b3c4d", "analysis", "alice, bob"), ("0f", "{0} {}", "")]  # braces are text
+    table(("id", "name", "members"), rows, empty="none")
+    assert capsys.readouterr().out == (
+        "id        name      members\n1a2b3c4d  analysis  alice, bob\n0f        {0} {}\n"
+    )
+    table(("id",), [], empty="no collaborations yet")
+    assert capsys.readouterr().out == "no collaborations yet\n"

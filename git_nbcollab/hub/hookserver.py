@@ -76,6 +76,7 @@ def _serve(requests: int, answers: int, repo: str, receiver: int) -> NoReturn:
             os._exit(0)
     if len(lines) < len(QUARANTINE):
         os._exit(0)  # not what the shim sends: no answer, which refuses
+    os.chdir(repo)  # where git runs its hooks (and its paths would be relative to)
     paths, refs = lines[: len(QUARANTINE)], lines[len(QUARANTINE) :]
     for var, path in zip(QUARANTINE, paths, strict=True):
         if path:

@@ -43,9 +43,9 @@ def _collab_ids(hub: Hub, text: str) -> set[str]:
     spec = parse_spec(text)
     if not isinstance(spec, MemberSpec):
         return {spec, text}
-    from git_nbcollab.hub import collabs
+    from git_nbcollab.hub import listing
 
-    found = {c.id for c in collabs.all_collabs(hub) if c.spec == spec}
+    found = {c.id for c in listing.named(hub, spec, write=False)}  # `list`'s index, read only
     if not found:
         raise UserError(f"no such collaboration: {text} (ids work too)")
     return found | {text, str(spec)}

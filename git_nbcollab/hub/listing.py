@@ -53,10 +53,12 @@ def entries(hub: Hub, caller: User) -> Entries:
     return Entries(re.findall(member, _current(hub).body))
 
 
-def named(hub: Hub, spec: MemberSpec) -> list[collabs.Collab]:
+def named(hub: Hub, spec: MemberSpec, *, write: bool = True) -> list[collabs.Collab]:
     """The collaborations `spec` names, in the order `list` shows them: the lines with its
-    name and exactly its members, each read again from its repo."""
-    body, name = _current(hub).body, _field(spec.name).encode()
+    name and exactly its members, each read again from its repo. Without `write`, an index
+    that is out of date is brought up to date here only (root's `log` writes nothing of the
+    service account's)."""
+    body, name = _current(hub, write=write).body, _field(spec.name).encode()
     found = []
     for hit in re.finditer(re.escape(b"\t" + name + b"\t"), body):  # a literal: a fast search
         start = body.rfind(b"\n", 0, hit.start()) + 1
@@ -69,10 +71,13 @@ def named(hub: Hub, spec: MemberSpec) -> list[collabs.Collab]:
     return found
 
 
-def _current(hub: Hub) -> Index:
-    """The index as it is, or brought up to date (and written back when the hub lock is free)."""
+def _current(hub: Hub, *, write: bool = True) -> Index:
+    """The index as it is, or brought up to date (and written back if `write` and the hub lock
+    is free)."""
     index = _read(hub)
     if index is None or index.stamp != stamp(hub) or _marks(hub):
+        if not write:
+            return _refreshed(hub, write=False)
         from git_nbcollab.fsutil import locked
 
         with locked(hub.collabs_lock, wait=False) as free:

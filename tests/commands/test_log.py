@@ -161,3 +161,31 @@ def test_the_log_is_backed_up_piece_by_piece_and_a_restore_is_logged(
         new / "collabs" / f"{story['cid']}.git"
     )
     assert (new / audit.FOLDER).stat().st_uid == new.stat().st_uid
+
+
+def test_a_members_name_is_found_through_list_s_index_and_root_writes_none_of_it(
+    box: Box, story: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    """Root reads the index `list` keeps instead of every repo, and writes nothing there: not
+    when the index is current, nor when it is gone (then root reads the repos, as before)."""
+    from git_nbcollab.hub import collabs, listing
+
+    spec = f"{box.user('alice')},{box.user('bob')},{box.user('carol')}:audited"
+    assert box.run("alice", "git", "nbcollab", "list").returncode == 0  # the index, current
+    folder = box.root / listing.FOLDER
+
+    def files() -> dict[str, tuple[int, bytes]]:
+        return {str(p): (p.stat().st_uid, p.read_bytes()) for p in folder.rglob("*") if p.is_file()}
+
+    before = files()
+    walk = collabs.all_collabs
+    with monkeypatch.context() as patched:
+        patched.setattr(collabs, "all_collabs", lambda hub: pytest.fail("read every repo"))
+        assert story["cid"] in {r["collab"] for r in logged(box, capsys, "--collab", spec)}
+    assert files() == before
+    (folder / "index").unlink()
+    assert collabs.all_collabs is walk
+    assert story["cid"] in {r["collab"] for r in logged(box, capsys, "--collab", spec)}
+    assert files() == {k: v for k, v in before.items() if not k.endswith("/index")}
+    assert box.run("alice", "git", "nbcollab", "list").returncode == 0  # written again, as ever
+    assert (folder / "index").stat().st_uid == box.root.stat().st_uid
